@@ -1,0 +1,49 @@
+# twinlab — every target bootstraps .venv on a fresh machine, then does its job.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Keyed on the content of pyproject.toml, not its time: nbdev-export rewrites the file unchanged.
+INSTALLED := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
+# Fingerprint of the literate source and the generated library (to detect what a command changed).
+FINGERPRINT = find twinlab nbs -type f \( -name '*.py' -o -name '*.ipynb' \) -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum
+
+.PHONY: demo test check-export check-clean nbtest pytest bench lab clean
+
+$(INSTALLED):
+	$(PYTHON) -m venv $(VENV)
+	rm -f $(VENV)/.installed-*
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(INSTALLED)
+	$(BIN)/twinlab info
+
+test: check-export check-clean nbtest pytest
+
+check-export: $(INSTALLED)
+	@before="$$($(FINGERPRINT))"; $(BIN)/nbdev-export; \
+	if [ "$$before" != "$$($(FINGERPRINT))" ]; then \
+	  echo "twinlab/ was out of sync with nbs/: nbdev-export changed it. Commit the exported files."; exit 1; fi
+
+check-clean: $(INSTALLED)
+	@before="$$($(FINGERPRINT))"; $(BIN)/nbdev-clean; \
+	if [ "$$before" != "$$($(FINGERPRINT))" ]; then \
+	  echo "Notebooks were not clean: nbdev-clean changed them. Commit the cleaned notebooks."; exit 1; fi
+
+nbtest: $(INSTALLED)
+	$(BIN)/nbdev-test nbs --n-workers 2
+
+pytest: $(INSTALLED)
+	$(BIN)/pytest -n 2 tests/
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/run.py
+
+lab: $(INSTALLED)
+	$(BIN)/jupyter lab --notebook-dir=.
+
+clean:
+	rm -rf $(VENV) reports/out build dist *.egg-info .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,44 @@
+"""Packaging: the conda and pip dependency lists agree, and the wheel works outside the checkout."""
+import os
+import re
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _requirement(spec: str) -> tuple[str, str]:
+    "('name', 'constraint') of a requirement such as 'pytest-xdist>=3.5', name normalised as in PEP 503"
+    name, constraint = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*?)\s*$", spec).groups()
+    return re.sub(r"[-_.]+", "-", name).lower(), constraint.replace(" ", "")
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip_side = dict(map(_requirement, project["dependencies"] + project["optional-dependencies"]["dev"]))
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    conda_side = dict(_requirement(d) for d in conda if isinstance(d, str) and _requirement(d)[0] not in ("python", "pip"))
+    assert conda_side == pip_side
+
+
+def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(wheels), str(ROOT)], check=True, cwd=tmp_path)
+    (wheel,) = wheels.glob("twinlab_workload-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "twinlab/core.py" in names and "twinlab/cli.py" in names
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True, cwd=tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    where = subprocess.run([sys.executable, "-c", "import twinlab; print(twinlab.__file__)"],
+                           check=True, cwd=tmp_path, env=env, capture_output=True, text=True).stdout
+    assert Path(where.strip()).is_relative_to(target)
+    helped = subprocess.run([str(target / "bin" / "twinlab"), "--help"],
+                            check=True, cwd=tmp_path, env=env, capture_output=True, text=True).stdout
+    assert "usage: twinlab" in helped and "info" in helped

@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 # Fingerprint of the literate source and the generated library (to detect what a command changed).
 FINGERPRINT = find twinlab nbs -type f \( -name '*.py' -o -name '*.ipynb' \) -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum
 
-.PHONY: demo test check-export check-clean nbtest pytest bench lab clean
+.PHONY: demo test check-export check-clean nbtest pytest bench lab clean virtual-clinic
 
 $(INSTALLED):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ pytest: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py
+
+# Regenerates data/virtual_clinic/ bit for bit (fixed seed; tests/test_roundtrip.py checks the files match).
+virtual-clinic: $(INSTALLED)
+	$(BIN)/python -c 'from twinlab.synth import write_shipped_clinic; write_shipped_clinic("data/virtual_clinic")'
 
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab --notebook-dir=.

@@ -63,3 +63,60 @@ def _add_info_arguments(p):
 def _info(args):
     from twinlab.core import environment_versions
     print_result(environment_versions(), args.json)
+
+# %% ../nbs/10_cli.ipynb #96878c17
+def _add_simulate_arguments(p):
+    p.add_argument("--clinic", default="example", help="a clinic data directory, or 'example' (default)")
+    p.add_argument("--days", type=int, help="calendar days to simulate (default: the clinic's period)")
+    p.add_argument("--draws", type=int, default=100, help="parameter sets drawn from the prior (default 100)")
+    p.add_argument("--seed", type=int, help="root seed (default: fresh entropy, recorded in the output)")
+    p.add_argument("--out", required=True, help="netCDF file to write")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+@command("simulate", "Simulate a clinic's providers under parameter sets drawn from the prior; write netCDF.",
+         _add_simulate_arguments)
+def _simulate(args):
+    from twinlab.model import simulate_to_netcdf
+    from twinlab.metrics import metrics8
+    ds = simulate_to_netcdf(args.clinic, args.out, days=args.days, draws=args.draws, seed=args.seed)
+    m = metrics8(ds).median("draw")
+    print_result({"out": args.out, "seed": ds.attrs["seed"], "draws": ds.sizes["draw"], "providers": ds.sizes["provider"],
+                  "days": ds.sizes["date"], **{f"median {k} (min per 8 h)": round(float(m[k].mean()), 1) for k in m.data_vars}},
+                 args.json)
+
+# %% ../nbs/10_cli.ipynb #6281cd74
+def _add_validate_arguments(p):
+    p.add_argument("dir", help="a clinic data directory")
+    p.add_argument("--timeout-minutes", type=float, help="inactivity timeout for active EHR time (default: the documented one)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+@command("validate", "Check a clinic data directory: tables found, data tier, row counts, every problem with its location.",
+         _add_validate_arguments)
+def _validate(args):
+    from twinlab.data import INACTIVITY_TIMEOUT_MINUTES, validation_report, validation_text
+    report, _ = validation_report(args.dir, timeout_minutes=args.timeout_minutes or INACTIVITY_TIMEOUT_MINUTES)
+    print(json.dumps(report, indent=2, default=str) if args.json else validation_text(report))
+    return 0 if report["valid"] else 1
+
+# %% ../nbs/10_cli.ipynb #3b3dbd60
+def _add_synth_arguments(p):
+    p.add_argument("--out", required=True, help="directory to write (replaced as a whole)")
+    p.add_argument("--clinic", help="a clinic data directory whose clinic.yaml, roster and templates to use (default: the example clinic)")
+    p.add_argument("--seed", type=int, help="root seed (default: fresh entropy, recorded in truth.json)")
+    p.add_argument("--days", type=int, help="days from the clinic's start (default: its whole period)")
+    for mess, what in (("duplicate-events", "audit-log events written twice"), ("missing-checkouts", "completed visits without a checkout time"),
+                       ("late-entries", "audit-log events written at the end of the file")):
+        p.add_argument(f"--{mess}", type=float, default=0.0, metavar="SHARE", help=f"share of {what} (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+@command("synth", "Write a virtual clinic: every table of the clinic data format from the twin, plus truth.json.",
+         _add_synth_arguments)
+def _synth(args):
+    from twinlab.synth import synth
+    s = synth(args.out, args.clinic, seed=args.seed, days=args.days, duplicate_events=args.duplicate_events,
+              missing_checkouts=args.missing_checkouts, late_entries=args.late_entries)
+    if args.json: return print_result(s, True)
+    m = s["mess"]
+    print_result({"directory": s["directory"], "clinic": s["clinic"], "period": f"{s['start']} to {s['end']}", "providers": s["providers"],
+                  "seed": s["seed"], **{f"{t} rows": n for t, n in s["rows"].items()}, "duplicated events": m["duplicated_events"],
+                  "late events": m["late_events"], "visits without checkout": len(m["appointments_without_checkout"])}, False)

@@ -18,7 +18,7 @@ from .core import DataError
 __all__ = ['TABLE_SUFFIXES', 'PARSERS', 'KIND_WORDS', 'Finding', 'raise_findings', 'find_table', 'read_table', 'parse_columns',
            'TableSchema']
 
-# %% ../nbs/01a_tables.ipynb #891bcc44
+# %% ../nbs/01a_tables.ipynb #c0e3f095
 @dataclass(frozen=True)
 class Finding:
     "One problem in a clinic's data, with its location"
@@ -38,7 +38,7 @@ class Finding:
     def to_dict(self) -> dict:
         "A JSON-ready view"
         value = None if self.value is None else str(self.value)
-        return dict(file=self.file, row=self.row, column=self.column, value=value,
+        return dict(file=self.file, row=None if self.row is None else int(self.row), column=self.column, value=value,
                     expected=self.expected, severity=self.severity)
 
 def raise_findings(findings: list[Finding], # problems found; only errors raise
@@ -80,10 +80,16 @@ def read_table(path: str | Path, # a .csv or .parquet file
     df.columns = [str(c).strip() for c in df.columns]
     return df.astype(object).where(df.notna(), None).reset_index(drop=True)
 
-# %% ../nbs/01a_tables.ipynb #e82432c0
+# %% ../nbs/01a_tables.ipynb #e7a0bcbf
+def _parse_float(s: pd.Series) -> pd.Series:
+    "Finite numbers (infinities and 'nan' written in a cell are not numbers of a table)"
+    x = pd.to_numeric(s, errors="coerce").astype("float64")
+    return x.where(np.isfinite(x))
+
 def _parse_int(s: pd.Series) -> pd.Series:
-    x = pd.to_numeric(s, errors="coerce")
-    return x.where(x.isna() | (x == np.round(x))).astype("Int64")
+    "Whole numbers within the exactly representable range"
+    x = _parse_float(s)
+    return x.where((x == np.round(x)) & (x.abs() <= 2**53)).astype("Int64")
 
 def _parse_hhmm(s: pd.Series) -> pd.Series:
     "Minutes after midnight of 'HH:MM' times"
@@ -94,7 +100,7 @@ def _parse_hhmm(s: pd.Series) -> pd.Series:
 PARSERS = {
     "str": lambda s: s.astype("string").str.strip(),
     "int": _parse_int,
-    "float": lambda s: pd.to_numeric(s, errors="coerce").astype("float64"),
+    "float": _parse_float,
     "datetime": lambda s: pd.to_datetime(s, format="ISO8601", errors="coerce"),
     "hhmm": _parse_hhmm,
 }
@@ -115,7 +121,7 @@ def parse_columns(df: pd.DataFrame, # table read by `read_table`
         out[col] = parsed
     return out, findings
 
-# %% ../nbs/01a_tables.ipynb #2ea4fbf1
+# %% ../nbs/01a_tables.ipynb #2b9ddee5
 @dataclass(frozen=True)
 class TableSchema:
     "Kinds of a table's columns and a pandera schema of their values"
@@ -151,6 +157,8 @@ def _schema_findings(cases: pd.DataFrame, file: str) -> list[Finding]:
     return findings
 
 def _expected(check: str) -> str:
-    "pandera's check name in words"
-    words = {"not_nullable": "a value (the cell is empty)", "field_uniqueness": "a unique value (it appears more than once)"}
-    return words.get(str(check), str(check).replace("_", " "))
+    "pandera's check name in words (a check's own `error` text, which has spaces, is kept as it is)"
+    words = {"not_nullable": "a value (the cell is empty)", "field_uniqueness": "a unique value (it appears more than once)",
+             "multiple_fields_uniqueness": "a unique combination of the key columns (it appears more than once)"}
+    check = str(check)
+    return words.get(check, check if " " in check else check.replace("_", " "))

@@ -1,0 +1,81 @@
+"""The `twinlab` console script: every subcommand answers --help, and errors exit non-zero with one line."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from twinlab.cli import COMMANDS
+
+TWINLAB = str(Path(sys.executable).with_name("twinlab"))
+
+
+def run(*args, cwd=None):
+    return subprocess.run([TWINLAB, *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_help_lists_every_subcommand():
+    out = run("--help")
+    assert out.returncode == 0
+    for name in COMMANDS:
+        assert name in out.stdout
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_subcommand_has_help(name):
+    out = run(name, "--help")
+    assert out.returncode == 0 and f"usage: twinlab {name}" in out.stdout
+
+
+def test_info_json_names_the_installed_versions():
+    out = run("info", "--json")
+    info = json.loads(out.stdout)
+    import numpy, twinlab
+    assert info["twinlab"] == twinlab.__version__ and info["numpy"] == numpy.__version__
+
+
+def test_unknown_subcommand_is_a_usage_error():
+    out = run("frobnicate")
+    assert out.returncode == 2 and "invalid choice: 'frobnicate'" in out.stderr
+
+
+EXPORT = Path(__file__).resolve().parents[2] / "shared" / "data" / "example_clinic_export"
+
+
+def test_simulate_writes_netcdf_with_the_seed(tmp_path):
+    import xarray as xr
+    out = run("simulate", "--days", "7", "--draws", "3", "--seed", "5", "--out", str(tmp_path / "sim.nc"), "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    with xr.open_dataset(tmp_path / "sim.nc", engine="h5netcdf") as ds:
+        assert dict(ds.sizes) == {"draw": 3, "provider": 8, "date": 7}
+        assert ds.attrs["seed"] == 5 == summary["seed"]
+
+
+def test_synth_then_validate_finds_the_injected_duplicates(tmp_path):
+    made = run("synth", "--out", str(tmp_path / "vc"), "--days", "7", "--seed", "2", "--duplicate-events", "0.02", "--json")
+    assert made.returncode == 0, made.stderr
+    duplicated = json.loads(made.stdout)["mess"]["duplicated_events"]
+    checked = run("validate", str(tmp_path / "vc"), "--json")
+    report = json.loads(checked.stdout)
+    assert checked.returncode == 0 and report["valid"] and report["tier"] == 3
+    assert duplicated > 0 and report["duplicates_dropped"] == duplicated
+
+
+def test_validate_exits_non_zero_and_locates_the_problem(tmp_path):
+    import shutil
+    bad = tmp_path / "clinic"
+    shutil.copytree(EXPORT, bad)
+    roster = (bad / "roster.csv").read_text().replace("L-2,NP,0.8", "L-2,NP,-0.8")
+    (bad / "roster.csv").write_text(roster)
+    out = run("validate", str(bad), "--json")
+    report = json.loads(out.stdout)
+    assert out.returncode == 1 and not report["valid"]
+    assert {"file": "roster.csv", "row": 2, "column": "clinical_fte"}.items() <= report["findings"][0].items()
+
+
+def test_twinlab_errors_are_one_line_with_exit_code_2(tmp_path):
+    out = run("synth", "--out", str(tmp_path / "vc"), "--late-entries", "1.5")
+    assert out.returncode == 2 and out.stderr.startswith("error: ") and "Traceback" not in out.stderr

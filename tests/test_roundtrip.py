@@ -1,0 +1,126 @@
+"""Virtual clinic -> load_clinic -> the generator's truth; the shipped virtual clinic; another system's export.
+
+The notebooks test the same functions on the example clinic's centre parameters; here: other parameter
+sets drawn from the prior, a period across the start of daylight saving time, the shipped data
+directory (regenerated bit for bit) and the example export of another system."""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twinlab.clinic import Clinic
+from twinlab.data import INACTIVITY_TIMEOUT_MINUTES as T, literature_targets, load_clinic, monthly_view, validation_report
+from twinlab.model import simulate, simulate_events
+from twinlab.params import default_space
+from twinlab.synth import overlapping_days, read_truth, virtual_clinic, write_shipped_clinic
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "data" / "virtual_clinic"
+EXPORT = ROOT.parent / "shared" / "data" / "example_clinic_export"
+EXACT = ("scheduled_minutes", "booked", "arrived", "messages_in", "messages_to_provider")
+
+
+def digest(folder: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def prior_draw(clinic: Clinic, i: int) -> dict:
+    "Parameter set `i` of a seeded sample from the prior"
+    theta = default_space(clinic).sample(3, seed=42)
+    return {name: float(theta[name].values[i]) for name in theta.data_vars}
+
+
+@pytest.mark.parametrize("draw", [0, 1, 2])
+def test_roundtrip_recovers_the_truth(tmp_path, draw):
+    clinic = Clinic.example()
+    theta = prior_draw(clinic, draw)
+    # three weeks around 8 March 2026, when daylight saving time starts in Chicago
+    virtual_clinic(tmp_path / "vc", clinic, theta, seed=100 + draw, start="2026-02-23", days=21)
+    observed = load_clinic(tmp_path / "vc").observed
+    truth_theta, truth = read_truth(tmp_path / "vc")
+    assert truth_theta == theta
+    for v in EXACT:
+        np.testing.assert_array_equal(observed[v].values, truth[v].values, err_msg=v)
+    # checkouts are written to the second
+    np.testing.assert_allclose(observed.overrun_minutes.values, truth.overrun_minutes.values, atol=1 / 60)
+    # active EHR time: exact to the second per run of work; a run shorter than the timeout is off by less than T;
+    # days on which the model runs two visits at once (a block overrunning into the next) are left out
+    sim = simulate_events(clinic, theta, start="2026-02-23", days=21, seed=100 + draw)
+    clean = ~truth.ehr_minutes.to_series().index.isin(overlapping_days(sim.visits))
+    for v in ("ehr_minutes", "ehr_outside_minutes", "face_minutes"):
+        gap = (observed[v] - truth[v]).to_series()
+        assert gap.abs().median() < 0.05, v
+        assert abs(gap.mean()) < 0.2, v
+    ehr = (observed.ehr_minutes - truth.ehr_minutes).to_series()[clean]
+    assert ehr.abs().max() <= T
+    for v in ("note_minutes", "chart_review_minutes", "order_minutes", "inbox_minutes"):
+        gap = (observed[v] - truth[v]).to_series()
+        # the last T minutes of each run carry one activity; the labels keep a provider's running error within about T
+        assert gap[clean].abs().max() <= 2 * T, v
+        assert abs(gap.mean()) < T / 10, v
+
+
+def test_truth_totals_are_those_of_simulate(tmp_path):
+    clinic = Clinic.example()
+    virtual_clinic(tmp_path / "vc", clinic, seed=9, days=10)
+    theta, truth = read_truth(tmp_path / "vc")
+    sim = simulate(clinic, theta, days=10, seed=9).isel(draw=0)
+    for v in truth.data_vars:
+        np.testing.assert_array_equal(truth[v].values, sim[v].values.astype(float), err_msg=v)
+
+
+def test_shipped_virtual_clinic_regenerates_bit_identically(tmp_path):
+    write_shipped_clinic(tmp_path / "vc")
+    assert digest(tmp_path / "vc") == digest(SHIPPED)
+
+
+def test_shipped_virtual_clinic_is_small_loads_and_matches_its_truth():
+    assert sum(p.stat().st_size for p in SHIPPED.iterdir()) <= 10 * 2**20
+    report, _ = validation_report(SHIPPED)
+    assert report["valid"] and report["tier"] == 3 and report["errors"] == 0
+    truth_doc = json.loads((SHIPPED / "truth.json").read_text())
+    assert report["duplicates_dropped"] == truth_doc["mess"]["duplicated_events"] > 0
+    data = load_clinic(SHIPPED)
+    _, truth = read_truth(SHIPPED)
+    assert dict(data.observed.sizes) == {"provider": 8, "date": 91, "month": 4}
+    for v in EXACT:
+        np.testing.assert_array_equal(data.observed[v].values, truth[v].values, err_msg=v)
+    rel = abs(float(data.observed.ehr_minutes.sum()) / float(truth.ehr_minutes.sum()) - 1)
+    assert rel < 1e-3   # per-day errors of less than T on some days, none systematic
+    # the clinic's monthly report (written from the truth) agrees with the daily data it summarises:
+    # exactly for counts, and for minutes within a few timeouts, as errors do not accumulate over a month
+    by_month, month = monthly_view(data.observed), data.observed
+    for v in ("clinic_days", "scheduled_hours", "messages_in"):
+        np.testing.assert_allclose(by_month[f"monthly_{v}"].values, month[f"monthly_{v}"].values, atol=0.005, err_msg=v)
+    for v in ("ehr_minutes", "note_minutes", "inbox_minutes"):
+        np.testing.assert_allclose(by_month[f"monthly_{v}"].values, month[f"monthly_{v}"].values, atol=3 * T, err_msg=v)
+
+
+def test_example_export_of_another_system():
+    before = digest(EXPORT)
+    data = load_clinic(EXPORT)
+    assert digest(EXPORT) == before   # inputs are only read
+    assert data.tier == 3 and data.duplicates_dropped == 1798
+    obs = data.observed
+    assert (int(obs.booked.sum()), int(obs.arrived.sum()), int(obs.messages_in.sum())) == (771, 669, 2937)
+    # its own monthly figures: messages by month received, exactly
+    np.testing.assert_array_equal(monthly_view(obs).monthly_messages_in.values, obs.monthly_messages_in.values)
+    # plausible daily totals on clinic days (Arndt 2017: 355 EHR min per weekday per 1.0 FTE; Gilchrist 2005: ~20 patients/day)
+    days = obs.where(obs.scheduled_minutes > 0)
+    assert 150 < float(days.ehr_minutes.sel(provider="L-1").mean()) < 450
+    assert 10 < float(days.arrived.sel(provider="L-1").mean()) < 25
+    assert float((obs.ehr_outside_minutes <= obs.ehr_minutes + 1e-9).all())
+    # nothing of a patient's identity survives loading
+    ids = set(pd.read_csv(EXPORT / "appointments.csv")["patient_id"])
+    assert not ids & set(data.tables["appointments"]["patient_id"])
+
+
+def test_literature_targets_file():
+    targets = literature_targets(ROOT / "data" / "literature_targets.csv")
+    shared = pd.read_csv(EXPORT.parent / "literature_targets.csv").set_index("id")
+    assert targets.index.tolist() == shared.index.tolist()
+    assert targets["value"].tolist() == shared["value"].tolist()
+    assert targets["source"].notna().all() and targets["informs"].notna().all()

@@ -17,8 +17,9 @@ $(INSTALLED):
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The main job: the workload report on the shipped virtual clinic; prints where the HTML page is.
 demo: $(INSTALLED)
-	$(BIN)/twinlab info
+	$(BIN)/twinlab report workload -p seed=1 --out reports/out
 
 test: check-export check-clean nbtest pytest
 

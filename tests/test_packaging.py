@@ -33,6 +33,8 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     (wheel,) = wheels.glob("twinlab_workload-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "twinlab/core.py" in names and "twinlab/cli.py" in names
+    assert "twinlab/report_templates/clinic.ipynb" in names  # reports/*.ipynb, as package data
+    assert not [n for n in names if n.startswith("twinlab/report_templates/") and n.count("/") > 2]  # never reports/out/
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, cwd=tmp_path)
     env = {**os.environ, "PYTHONPATH": str(target)}
@@ -42,3 +44,10 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     helped = subprocess.run([str(target / "bin" / "twinlab"), "--help"],
                             check=True, cwd=tmp_path, env=env, capture_output=True, text=True).stdout
     assert "usage: twinlab" in helped and "info" in helped
+    report = ("from twinlab.reports import find_template, run_report; import nbformat; "
+              "print(find_template('clinic')); page = run_report('clinic', {'weeks': 1}, 'out'); "
+              "print(nbformat.read(page.with_suffix('.ipynb'), as_version=4).metadata.twinlab.git)")
+    template, git = subprocess.run([sys.executable, "-c", report], check=True, cwd=tmp_path, env=env,
+                                   capture_output=True, text=True).stdout.split()
+    assert Path(template).is_relative_to(target) and git == "None"  # the installed template, run outside any checkout
+    assert (tmp_path / "out" / "clinic.html").exists()

@@ -120,3 +120,40 @@ def _synth(args):
     print_result({"directory": s["directory"], "clinic": s["clinic"], "period": f"{s['start']} to {s['end']}", "providers": s["providers"],
                   "seed": s["seed"], **{f"{t} rows": n for t, n in s["rows"].items()}, "duplicated events": m["duplicated_events"],
                   "late events": m["late_events"], "visits without checkout": len(m["appointments_without_checkout"])}, False)
+
+# %% ../nbs/10_cli.ipynb #9375ef20
+def _add_report_arguments(p):
+    p.add_argument("name", nargs="?", default="workload", help="a shipped template (default: workload) or the path of a notebook")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a template parameter; VALUE is read as YAML, so numbers, booleans, lists and dates arrive typed")
+    p.add_argument("--out", default="reports/out", help="folder of the executed notebook and the HTML page (default: reports/out)")
+    p.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML page")
+    p.add_argument("--list", action="store_true", help="list the shipped templates and their parameters, then stop")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+@command("report", "Run a parameterised report template; write the executed notebook and a self-contained HTML page.",
+         _add_report_arguments)
+def _report(args):
+    from twinlab.reports import list_templates, parse_params, run_report, template_parameters
+    if args.list: return print_result({t: ", ".join(template_parameters(t)) for t in list_templates()}, args.json)
+    html = run_report(args.name, parse_params(args.param), out_dir=args.out, show_code=args.show_code)
+    print_result({"html": str(html), "notebook": str(html.with_suffix(".ipynb"))}, args.json)
+
+# %% ../nbs/10_cli.ipynb #6a366832
+def _add_batch_arguments(p):
+    p.add_argument("spec", help="a YAML batch spec: template, runs or a grid of parameters (see twinlab.reports.load_spec)")
+    p.add_argument("--out", default="reports/out", help="folder of the outputs (default: reports/out)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a new local cluster)")
+    p.add_argument("--workers", type=int, help="workers of the local cluster (default: one per CPU)")
+    p.add_argument("--resume", action="store_true", help="skip runs whose outputs exist for the same parameters")
+    p.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML pages")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+@command("batch", "Run a batch of reports in parallel on Dask; a failing run does not stop the others.",
+         _add_batch_arguments)
+def _batch(args):
+    from twinlab.reports import run_batch
+    table = run_batch(args.spec, args.out, scheduler=args.scheduler, workers=args.workers, resume=args.resume,
+                      show_code=args.show_code, progress=not args.json)
+    print(table.to_json(orient="records", indent=2, default_handler=str) if args.json else table.to_string(index=False))
+    return 0 if table["status"].isin(["ok", "skipped"]).all() else 1

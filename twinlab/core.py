@@ -16,7 +16,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['SeedLike', 'RESULT_LIBRARIES', 'TwinlabError', 'DataError', 'SpecError', 'CalibrationError', 'ReportError',
-           'resolve_seed', 'as_generator', 'spawn_generators', 'atomic_path', 'environment_versions']
+           'resolve_seed', 'as_generator', 'spawn_generators', 'atomic_path', 'shipped_path', 'environment_versions']
 
 # %% ../nbs/00_core.ipynb #7fcfbde9
 class TwinlabError(Exception):
@@ -92,6 +92,15 @@ def _replace(tmp: Path, dest: Path):
 def _remove(p: Path):
     if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
     elif p.exists() or p.is_symlink(): p.unlink()
+
+# %% ../nbs/00_core.ipynb #18cc5d58
+def shipped_path(name: str, # a file or folder of the shipped data, e.g. 'virtual_clinic' or 'literature_targets.csv'
+                ) -> Path:
+    "Where a dataset shipped with twinlab lies, in a checkout or an installed wheel"
+    from importlib.resources import files
+    path = Path(str(files("twinlab.datasets") / name))
+    if not path.exists(): raise FileNotFoundError(f"{name!r} is not among twinlab's shipped data ({path.parent})")
+    return path
 
 # %% ../nbs/00_core.ipynb #eb024cfa
 RESULT_LIBRARIES = ("numpy", "scipy", "pandas", "xarray", "pandera", "matplotlib")

@@ -35,6 +35,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     assert "twinlab/core.py" in names and "twinlab/cli.py" in names
     assert "twinlab/report_templates/clinic.ipynb" in names  # reports/*.ipynb, as package data
     assert not [n for n in names if n.startswith("twinlab/report_templates/") and n.count("/") > 2]  # never reports/out/
+    assert {"twinlab/datasets/literature_targets.csv", "twinlab/datasets/virtual_clinic/clinic.yaml"} <= set(names)  # data/, as package data
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, cwd=tmp_path)
     env = {**os.environ, "PYTHONPATH": str(target)}
@@ -51,3 +52,8 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
                                    capture_output=True, text=True).stdout.split()
     assert Path(template).is_relative_to(target) and git == "None"  # the installed template, run outside any checkout
     assert (tmp_path / "out" / "clinic.html").exists()
+    shipped = ("from twinlab.core import shipped_path; from twinlab.data import load_clinic; "
+               "print(shipped_path('literature_targets.csv')); print(load_clinic(shipped_path('virtual_clinic')).tier)")
+    targets, tier = subprocess.run([sys.executable, "-c", shipped], check=True, cwd=tmp_path, env=env,
+                                   capture_output=True, text=True).stdout.split()
+    assert Path(targets).is_relative_to(target) and tier == "3"  # the shipped data load from the installed wheel

@@ -25,7 +25,7 @@ def test_recovers_the_truth_of_a_small_virtual_clinic(tmp_path):
     assert direct.sum() == 18  # what the tables identify: booking, no-shows, the inbox, chart review and orders
     narrow = (s.q95 - s.q05) / (s.prior_q95 - s.prior_q05)
     assert (narrow[direct] < 0.5).all(), narrow[direct]  # three weeks of tables pin them well inside the prior ...
-    assert narrow[direct & ~s.index.str.startswith("delegation_")].max() < 0.2  # ... (delegation priors are narrow already: clinic settings)
+    assert narrow[direct & ~s.index.str.startswith("delegation_")].max() < 0.3  # ... (delegation priors are narrow already: clinic settings)
 
 
 @pytest.mark.slow

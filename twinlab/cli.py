@@ -157,3 +157,81 @@ def _batch(args):
                       show_code=args.show_code, progress=not args.json)
     print(table.to_json(orient="records", indent=2, default_handler=str) if args.json else table.to_string(index=False))
     return 0 if table["status"].isin(["ok", "skipped"]).all() else 1
+
+# %% ../nbs/10_cli.ipynb #9dffa7cd
+def _add_calibrate_arguments(p):
+    p.add_argument("dir", help="a clinic data directory")
+    p.add_argument("--out", required=True, help="netCDF file to write the posterior to")
+    p.add_argument("--tier", type=int, choices=[0, 1, 2, 3], help="use only the tables of this tier and below (default: all there are)")
+    p.add_argument("--seed", type=int, help="root seed (default: fresh entropy, recorded in the output)")
+    p.add_argument("--allow-unconverged", action="store_true", help="write and print the posterior even if the ABC did not converge (marked so)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+@command("calibrate", "Calibrate the twin to a clinic's data; write the posterior (netCDF) and print each parameter's mean and 90%% interval.",
+         _add_calibrate_arguments)
+def _calibrate(args):
+    from twinlab.calibrate import calibrate_dir, calibration_text
+    result = calibrate_dir(args.dir, args.out, tier=args.tier, seed=args.seed, strict=not args.allow_unconverged)
+    print(json.dumps(result, indent=2, default=str) if args.json else calibration_text(result))
+    return 0 if result["converged"] else 1
+
+# %% ../nbs/10_cli.ipynb #4d48b9b9
+def _add_uncertainty_arguments(p):
+    sub = p.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
+    helps = {"propagate": "predictive bands of every output and outcome, split into parameter and day-to-day uncertainty",
+             "sobol": "Sobol indices (S1, ST) of the key outcomes, with confidence intervals (SALib)",
+             "data-value": "how much each data request (monthly, appointments, inbox, audit log) of 4/13/52 weeks would narrow a prediction"}
+    draws = {"propagate": (200, "parameter sets drawn from the posterior"), "sobol": (1024, "base sample size N, a power of 2"),
+             "data-value": (1000, "parameter sets drawn from the posterior")}
+    for name, text in helps.items():
+        q = sub.add_parser(name, help=text, description=text)
+        q.add_argument("--clinic", default="example", help="a clinic data directory, or 'example' (default)")
+        q.add_argument("--posterior", help="a posterior written by `twinlab calibrate` (netCDF); default: the prior")
+        q.add_argument("--start", help="first date of the period predicted (default: the clinic's start)")
+        q.add_argument("--days", type=int, help="calendar days predicted (default: through the clinic's end)")
+        q.add_argument("--draws", type=int, default=draws[name][0], help=f"{draws[name][1]} (default {draws[name][0]})")
+        q.add_argument("--seed", type=int, help="root seed (default: fresh entropy, recorded in the output)")
+        q.add_argument("--out", help="file to write: netCDF (propagate, sobol) or CSV (data-value)")
+        q.add_argument("--json", action="store_true", help="print JSON")
+        if name == "propagate": q.add_argument("--replicates", type=int, default=4, help="simulations of each parameter set (default 4)")
+        if name == "sobol":
+            q.add_argument("--params", nargs="+", help="parameters to vary (default: all; the others are held at their median)")
+            q.add_argument("--second-order", action="store_true", help="also second-order indices")
+        if name == "data-value":
+            q.add_argument("--outputs", nargs="+", default=["ehr_time8"], help="outcomes to predict (default ehr_time8)")
+            q.add_argument("--requests", nargs="+", default=["monthly", "appointments", "inbox", "audit_log"], help="data requests (default: all four)")
+            q.add_argument("--weeks", nargs="+", type=int, default=[4, 13, 52], help="lengths of the requests in weeks (default 4 13 52)")
+            q.add_argument("--chart", help="image file for the chart of the first outcome (.png, .pdf, .svg)")
+
+@command("uncertainty", "Uncertainty analyses: predictive bands (propagate), Sobol indices (sobol), value of data requests (data-value).",
+         _add_uncertainty_arguments)
+def _uncertainty(args):
+    import matplotlib
+    matplotlib.use("Agg")
+    from twinlab.calibrate import Posterior
+    from twinlab.clinic import Clinic
+    from twinlab.core import atomic_path
+    from twinlab.params import default_space
+    from twinlab import uncertainty as u
+    clinic = Clinic.example() if args.clinic == "example" else Clinic.from_dir(args.clinic)
+    source = Posterior.from_netcdf(args.posterior) if args.posterior else default_space(clinic)
+    if args.analysis == "propagate":
+        ds = u.propagate(source, clinic, args.start, args.days, n=args.draws, seed=args.seed, replicates=args.replicates)
+        table = u.prediction_table(ds)
+    elif args.analysis == "sobol":
+        ds = u.sobol(source, clinic, n=args.draws, params=args.params, seed=args.seed, start=args.start, days=args.days,
+                     second_order=args.second_order)
+        table = ds[["S1", "S1_conf", "ST", "ST_conf"]].to_dataframe()
+    else:
+        ds, table = None, u.data_value(source, clinic, outputs=args.outputs, requests=args.requests, weeks=args.weeks, n=args.draws,
+                                       seed=args.seed, start=args.start, days=args.days)
+        if args.chart:
+            with atomic_path(args.chart) as tmp: u.plot_data_value(table).figure.savefig(tmp, bbox_inches="tight")
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            if ds is None: table.to_csv(tmp, index=False)
+            else: ds.to_netcdf(tmp, engine="h5netcdf")
+    seed = ds.attrs["seed"] if ds is not None else table.attrs["seed"]
+    rows = (table if ds is None else table.reset_index()).to_dict("records")
+    if args.json: print_result({"analysis": args.analysis, "seed": seed, "out": args.out, "rows": rows}, True)
+    else: print(f"{args.analysis}: seed {seed}{', written to ' + args.out if args.out else ''}\n{table.round(3).to_string()}")

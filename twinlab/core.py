@@ -102,8 +102,8 @@ def shipped_path(name: str, # a file or folder of the shipped data, e.g. 'virtua
     if not path.exists(): raise FileNotFoundError(f"{name!r} is not among twinlab's shipped data ({path.parent})")
     return path
 
-# %% ../nbs/00_core.ipynb #eb024cfa
-RESULT_LIBRARIES = ("numpy", "scipy", "pandas", "xarray", "pandera", "matplotlib")
+# %% ../nbs/00_core.ipynb #c620264f
+RESULT_LIBRARIES = ("numpy", "scipy", "pandas", "xarray", "pandera", "numba", "statsmodels", "elfi", "SALib", "matplotlib")
 
 def environment_versions() -> dict[str, str]:
     "Versions of Python, twinlab and the libraries its results depend on"

@@ -51,6 +51,19 @@ def test_every_shipped_template_runs_headless_with_its_defaults(template, tmp_pa
     assert fetched(page) == [] and "hl-ipython3" not in page  # self-contained, code hidden
 
 
+def test_workload_report_has_every_section_of_the_main_job(tmp_path):
+    page = run_report("workload", {"seed": 3, "draws": 20, "sobol_n": 16, "value_draws": 200}, tmp_path).read_text()
+    assert sections(page) == ["1. Data and validation", "2. Calibration", "3. Each provider's workload, with uncertainty",
+                              "4. Forecast: the next weeks", "5. What drives the uncertainty", "6. What more data would be worth",
+                              "Appendix: reproducibility (STRESS-DES)", "Provenance"]
+    # checks, fan charts, forecast, Sobol bars, data-value chart
+    assert figures(page) == 5
+    assert "inactivity timeout" in page and "per 8 hours" in page and "sha256" in page  # measure definitions and input hashes
+    notebook = nbformat.read(tmp_path / "workload.ipynb", as_version=4)
+    assert "converged: **True** (round" in "".join(o["data"].get("text/markdown", "") for c in notebook.cells
+                                                   for o in c.get("outputs", []) if "data" in o)
+
+
 def test_clinic_report_has_its_sections_figures_and_hours(tmp_path):
     page = run_report("clinic", {"start": dt.date(2026, 1, 12), "weeks": 3}, tmp_path).read_text()
     assert sections(page) == ["Data checks", "Roster", "Weekly templates", "Scheduled hours", "Inbox delegation", "Provenance"]

@@ -30,8 +30,8 @@ __all__ = ['TIERS', 'TIER_TABLES', 'STATUSES', 'HANDLERS', 'ACTIVITIES', 'APPOIN
            'MONTHLY', 'OPTIONAL_TABLES', 'TIMESTAMPS', 'TIME_WORDS', 'SALT_VARIABLE', 'INACTIVITY_TIMEOUT_MINUTES',
            'OBSERVED_AS', 'MONTHLY_VARIABLES', 'COUNTS', 'KNOWN_FILES', 'LITERATURE', 'data_tier', 'local_times',
            'config_path', 'pseudonym_salt', 'pseudonymise', 'months_of', 'dates', 'check_table', 'active_seconds',
-           'inside_seconds', 'scheduled_blocks', 'monthly_view', 'ClinicData', 'check_clinic', 'load_clinic',
-           'validation_report', 'validation_text', 'literature_targets']
+           'inside_seconds', 'scheduled_blocks', 'visit_intervals', 'monthly_view', 'ClinicData', 'observed_dataset',
+           'check_clinic', 'load_clinic', 'validation_report', 'validation_text', 'literature_targets']
 
 # %% ../nbs/05_data.ipynb #bbf538dd
 TIERS = {0: "literature only", 1: "monthly aggregates", 2: "appointments and inbox", 3: "audit log"}
@@ -347,8 +347,11 @@ def _per_day(provider: np.ndarray, day: np.ndarray, shape: tuple, weights=None) 
     w = None if weights is None else np.asarray(weights, "float64")[ok]
     return np.bincount(provider[ok] * shape[1] + day[ok], weights=w, minlength=shape[0] * shape[1]).reshape(shape).astype("float64")
 
-# %% ../nbs/05_data.ipynb #e22366c3
-def _visits(appts: pd.DataFrame, clinic: Clinic, blocks: pd.DataFrame) -> pd.DataFrame:
+# %% ../nbs/05_data.ipynb #36192c36
+def visit_intervals(appts: pd.DataFrame, # the appointments table, as loaded
+                    clinic: Clinic, # its clinic
+                    blocks: pd.DataFrame, # from `scheduled_blocks`
+                   ) -> pd.DataFrame:
     "Completed visits: provider, day, block (row of `blocks`, -1 if in none), slot_s, checkout_s and start_s"
     v = appts[(appts["status"] == "completed").fillna(False).to_numpy(bool)]
     v = pd.DataFrame({"provider": _codes(v["provider_id"], clinic), "day": _day_index(v["scheduled_start"], clinic),
@@ -373,7 +376,7 @@ def _appointment_variables(appts: pd.DataFrame, clinic: Clinic, blocks: pd.DataF
     "Daily visit counts and overruns, the completed visits, and the blocks extended to their last checkout"
     day, provider = _day_index(appts["scheduled_start"], clinic), _codes(appts["provider_id"], clinic)
     status = appts["status"].to_numpy(object)
-    visits = _visits(appts, clinic, blocks)
+    visits = visit_intervals(appts, clinic, blocks)
     last = visits[visits["block"] >= 0].groupby("block")["checkout_s"].max().reindex(blocks.index).to_numpy()
     overrun = np.where(blocks["kind"] == "patient", np.fmax(last - blocks["end_s"].to_numpy(), 0) / 60, 0)
     return ({"booked": _per_day(provider, day, shape, np.isin(status, ("completed", "no_show"))),
@@ -457,7 +460,7 @@ def _monthly_table_variables(monthly: pd.DataFrame, clinic: Clinic) -> xr.Datase
     for c in ds.data_vars: ds[c].attrs = dict(zip(("units", "long_name"), MONTHLY_VARIABLES[c]))
     return ds.rename({c: f"monthly_{c}" for c in ds.data_vars})
 
-# %% ../nbs/05_data.ipynb #dc1eff5c
+# %% ../nbs/05_data.ipynb #a6ce8b77
 @dataclass
 class ClinicData:
     "A clinic's checked data: its settings, its tables (patients pseudonymised) and the observed provider-days"
@@ -476,7 +479,10 @@ class ClinicData:
 
 COUNTS = ("booked", "arrived", "messages_in", "messages_to_provider")
 
-def _observed(clinic: Clinic, tables: dict, timeout_minutes: float) -> tuple[xr.Dataset, dict, int]:
+def observed_dataset(clinic: Clinic, # the clinic
+                     tables: dict, # optional table name -> checked table
+                     timeout_minutes: float, # inactivity timeout of active EHR time
+                    ) -> tuple[xr.Dataset, dict, int]:
     "The observed dataset, the tables as kept, and the number of duplicate events dropped"
     shape = (len(clinic.providers), len(dates(clinic)))
     blocks = scheduled_blocks(clinic)
@@ -497,7 +503,7 @@ def _observed(clinic: Clinic, tables: dict, timeout_minutes: float) -> tuple[xr.
     if "monthly" in tables: ds = ds.merge(_monthly_table_variables(tables["monthly"], clinic))
     return ds, tables, dropped
 
-# %% ../nbs/05_data.ipynb #273596c4
+# %% ../nbs/05_data.ipynb #910d08fb
 def _inspect(path: Path, timeout_minutes: float, salt: str | None) -> tuple[ClinicData | None, list[Finding], dict]:
     "The loaded data (None on errors), every finding, and an inventory: table -> {'file', 'rows'}"
     if not timeout_minutes > 0: raise SpecError(f"timeout_minutes: got {timeout_minutes!r}, expected a number of minutes > 0")
@@ -517,7 +523,7 @@ def _inspect(path: Path, timeout_minutes: float, salt: str | None) -> tuple[Clin
         found += new
         if table is not None: inventory[name]["rows"], tables[name] = len(table), table
     if clinic is None or any(f.severity == "error" for f in found): return None, found, inventory
-    observed, tables, dropped = _observed(clinic, tables, timeout_minutes)
+    observed, tables, dropped = observed_dataset(clinic, tables, timeout_minutes)
     if dropped: found.append(Finding(inventory["audit_log"]["file"], "each event once (exact duplicate rows are dropped)",
                                      value=f"{dropped} duplicate rows", severity="warning"))
     observed.attrs |= {"title": f"Observed workload of {clinic.name}", "source": str(path), "twinlab_version": twinlab.__version__,

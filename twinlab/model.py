@@ -23,10 +23,11 @@ from .core import SeedLike, SpecError, atomic_path, resolve_seed, spawn_generato
 from .params import default_space, seed_attr
 
 # %% auto #0
-__all__ = ['WEEKDAY_FACTORS', 'OUTPUTS', 'THETA_PREFIX', 'Plan', 'make_plan', 'Draws', 'draw_randoms', 'Records', 'run_draw',
-           'theta_of', 'simulate', 'SimulatedEvents', 'simulate_events', 'simulate_to_netcdf', 'MESSAGE_TYPES']
+__all__ = ['WEEKDAY_FACTORS', 'OUTPUTS', 'FLOAT_OUTPUTS', 'COUNT_OUTPUTS', 'THETA_PREFIX', 'Plan', 'make_plan', 'Draws',
+           'draw_randoms', 'Records', 'run_draw', 'theta_of', 'simulate', 'SimulatedEvents', 'simulate_events',
+           'simulate_to_netcdf', 'MESSAGE_TYPES']
 
-# %% ../nbs/03_model.ipynb #3f9e49d6
+# %% ../nbs/03_model.ipynb #bcb833b0
 WEEKDAY_FACTORS = (1.25, 1.15, 1.10, 1.10, 1.10, 0.70, 0.60)  # Mon..Sun multipliers of the daily message rate; mean 1
 _all_ = ["MESSAGE_TYPES"]  # re-exported from twinlab.clinic
 
@@ -48,9 +49,9 @@ OUTPUTS = {
     "backlog_minutes": ("minutes", "minutes of work in the queue at day end"),
     "overrun_minutes": ("minutes", "time the last visit of each patient block ends past the block's end, summed"),
 }
-_F_VARS = ("scheduled_minutes", "face_minutes", "note_minutes", "chart_review_minutes", "order_minutes", "inbox_minutes",
+FLOAT_OUTPUTS = ("scheduled_minutes", "face_minutes", "note_minutes", "chart_review_minutes", "order_minutes", "inbox_minutes",
            "ehr_minutes", "ehr_outside_minutes", "backlog_minutes", "overrun_minutes")   # float32 outputs, in kernel order
-_I_VARS = ("booked", "arrived", "messages_in", "messages_to_provider", "backlog")      # int32 outputs, in kernel order
+COUNT_OUTPUTS = ("booked", "arrived", "messages_in", "messages_to_provider", "backlog")      # int32 outputs, in kernel order
 
 # %% ../nbs/03_model.ipynb #4f70fc1c
 @dataclass(frozen=True)
@@ -158,14 +159,14 @@ def draw_randoms(plan: Plan, # the clinic as arrays
     msg_scale = _lognormal(rng, int(to_provider.sum()), 1.0, th["msg_minutes_sigma"])
     return Draws(slot_u, face, note, intensity, to_provider, delegated, msg_scale, off_day_u)
 
-# %% ../nbs/03_model.ipynb #6a9e982d
+# %% ../nbs/03_model.ipynb #16421de1
 _GAP, _AFTER_HOURS = 0, 1   # phases recorded for work items
 
 @numba.njit(nogil=True, cache=True)
 def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, block_patient,  # the plan
             slot_u, booked_below, arrived_below, face, note, msg, msg_median, delegated, to_provider, off_day_u,  # the draws
             inroom_fraction, chart_minutes, order_minutes, cap_minutes, off_day_prob,  # parameters
-            fout, iout,  # outputs (variable, provider, date): float32 _F_VARS, int32 _I_VARS
+            fout, iout,  # outputs (variable, provider, date): float32 FLOAT_OUTPUTS, int32 COUNT_OUTPUTS
             record, visit_start, visit_end, item_day, item_phase, item_rank):  # event records (used if record)
     "One draw: every provider's dates in order, with the work queue carried from day to day"
     P, T = session.shape
@@ -240,7 +241,7 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
             iout[0, p, t] = booked; iout[1, p, t] = arrived; iout[2, p, t] = to_prov + delegated[p, t]
             iout[3, p, t] = to_prov; iout[4, p, t] = (iv - note_head) + (im - msg_head)
 
-# %% ../nbs/03_model.ipynb #75417f7c
+# %% ../nbs/03_model.ipynb #053f3f43
 class Records(NamedTuple):
     "What the kernel reports of one draw beyond the day totals"
     msg_minutes: np.ndarray # (message,) float32 minutes of each message to the provider
@@ -254,8 +255,8 @@ class Records(NamedTuple):
 def run_draw(plan: Plan, # the clinic as arrays
              th: dict, # one parameter set
              rng: np.random.Generator, # the draw's stream
-             fout: np.ndarray, # (len(_F_VARS), provider, date) float32, written
-             iout: np.ndarray, # (len(_I_VARS), provider, date) int32, written
+             fout: np.ndarray, # (len(FLOAT_OUTPUTS), provider, date) float32, written
+             iout: np.ndarray, # (len(COUNT_OUTPUTS), provider, date) int32, written
              draws: Draws | None = None, # random numbers to use instead of drawing them (tests)
              record: bool = False, # also return event records
             ) -> tuple[Draws, Records]:
@@ -274,7 +275,7 @@ def run_draw(plan: Plan, # the clinic as arrays
             fout, iout, record, *rec[1:])
     return r, rec
 
-# %% ../nbs/03_model.ipynb #ee97ae25
+# %% ../nbs/03_model.ipynb #0a6fd95a
 THETA_PREFIX = "theta_"   # coordinates of a simulation result holding each draw's parameter values
 
 def _theta_table(theta: dict | xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -292,7 +293,7 @@ def _theta_table(theta: dict | xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
 def _dataset(plan: Plan, ids, table, fout, iout, seed, clinic: Clinic, title: str) -> xr.Dataset:
     "The outputs as a dataset with the shared schema"
     dims = ("draw", "provider", "date")
-    arrays = {**dict(zip(_F_VARS, fout)), **dict(zip(_I_VARS, iout))}
+    arrays = {**dict(zip(FLOAT_OUTPUTS, fout)), **dict(zip(COUNT_OUTPUTS, iout))}
     data = {v: (dims, arrays[v], {"units": u, "long_name": ln}) for v, (u, ln) in OUTPUTS.items()}
     space = default_space()
     params = {THETA_PREFIX + p.name: ("draw", table[:, i], {"units": p.unit, "long_name": p.meaning}) for i, p in enumerate(space)}
@@ -323,8 +324,8 @@ def simulate(clinic: Clinic, # providers, templates, holidays
     streams = spawn_generators(seed, int(ids.max()) + 1)
     names = default_space().names
     D, (P, T) = len(ids), plan.session.shape
-    fout = np.empty((len(_F_VARS), D, P, T), np.float32)
-    iout = np.empty((len(_I_VARS), D, P, T), np.int32)
+    fout = np.empty((len(FLOAT_OUTPUTS), D, P, T), np.float32)
+    iout = np.empty((len(COUNT_OUTPUTS), D, P, T), np.int32)
     def one(i): run_draw(plan, dict(zip(names, table[i])), streams[ids[i]], fout[:, i], iout[:, i])
     workers = min(workers or os.cpu_count() or 1, D)
     if workers == 1:
@@ -333,7 +334,7 @@ def simulate(clinic: Clinic, # providers, templates, holidays
         with ThreadPoolExecutor(workers) as pool: list(pool.map(one, range(D)))
     return _dataset(plan, ids, table, fout, iout, seed, clinic, f"Simulated workload: {clinic.name}")
 
-# %% ../nbs/03_model.ipynb #d3f17f50
+# %% ../nbs/03_model.ipynb #1ba08afe
 class SimulatedEvents(NamedTuple):
     "One parameter set simulated with its events"
     totals: xr.Dataset # day totals, identical to simulate(clinic, theta, start, days, seed)
@@ -415,7 +416,7 @@ def simulate_events(clinic: Clinic, # providers, templates, holidays
     rng = spawn_generators(seed, 1)[0]
     th = dict(zip(default_space().names, table[0]))
     P, T = plan.session.shape
-    fout, iout = np.empty((len(_F_VARS), 1, P, T), np.float32), np.empty((len(_I_VARS), 1, P, T), np.int32)
+    fout, iout = np.empty((len(FLOAT_OUTPUTS), 1, P, T), np.float32), np.empty((len(COUNT_OUTPUTS), 1, P, T), np.int32)
     r, rec = run_draw(plan, th, rng, fout[:, 0], iout[:, 0], record=True)
     visits = _visit_table(plan, th, r, rec)
     items = _item_table(plan, th, r, rec, visits, rng.spawn(1)[0])

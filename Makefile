@@ -40,7 +40,7 @@ pytest: $(INSTALLED)
 	$(BIN)/pytest -n 2 tests/
 
 bench: $(INSTALLED)
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 # Regenerates data/virtual_clinic/ bit for bit (fixed seed; tests/test_roundtrip.py checks the files match).
 virtual-clinic: $(INSTALLED)

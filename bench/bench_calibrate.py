@@ -1,7 +1,7 @@
 """End-to-end calibration of the shipped virtual clinic (data/virtual_clinic, tier 3: 8 providers x 13 weeks).
 
-Runs `twinlab.calibrate.calibrate_dir` in a fresh Python process, as `twinlab calibrate data/virtual_clinic --out ...`
-would: importing twinlab and ELFI, loading and checking every table, fitting the sub-models, the pilot simulations,
+Runs `twinlab.cli.calibrate_dir` in a fresh Python process, as `twinlab calibrate example --out ...`
+would: importing twinlab, loading and checking every table, fitting the sub-models, the pilot simulations,
 the SMC-ABC rounds, the posterior predictive checks and writing the posterior. Target: at most 60 s on 2 cores.
 The machine may be shared: the load average before the run is printed with the figure."""
 import json
@@ -19,8 +19,8 @@ SEED = 20260105
 code = """
 import json, sys, time
 t0 = time.perf_counter()
-from twinlab.calibrate import calibrate_dir
-import elfi  # imported by calibrate on first use; timed here as part of the start-up
+from twinlab.cli import calibrate_dir
+import twinlab.calibrate  # imported by calibrate_dir on first use; timed here as part of the start-up
 t1 = time.perf_counter()
 result = calibrate_dir(sys.argv[1], sys.argv[2], seed=int(sys.argv[3]))
 t2 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Throughput of `twinlab.model.simulate` against the SimPy oracle (tests/oracle.py), and its peak memory.
+"""Throughput of `twinlab.model.simulate` against the SimPy oracle (tests/oracle.py, imported as `tests.oracle`), and its peak memory.
 
 Workload of the model: 1,000 parameter sets drawn from the prior x 20 providers x 365 days (a 20-provider
 clinic made of the example clinic's providers, repeated). The oracle simulates one parameter set at a time,
@@ -19,8 +19,7 @@ from twinlab.clinic import Clinic
 from twinlab.model import simulate
 from twinlab.params import default_space
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from oracle import simulate_oracle  # noqa: E402
+from tests.oracle import simulate_oracle
 
 TARGET_RATE = 1_000_000  # provider-days/s of simulate
 TARGET_RATIO = 250  # simulate's rate / the oracle's rate

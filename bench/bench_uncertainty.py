@@ -17,7 +17,8 @@ import time
 from twinlab.clinic import Clinic
 from twinlab.core import shipped_path
 from twinlab.params import default_space
-from twinlab.uncertainty import KEY_OUTCOMES, REQUESTS, data_value, data_value_full, propagate, sobol
+from twinlab.preposterior import data_value_full
+from twinlab.uncertainty import KEY_OUTCOMES, REQUESTS, data_value, propagate, sobol
 
 TARGET_SOBOL_S = 60
 TARGET_DATA_VALUE_S = 300

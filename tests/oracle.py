@@ -1,7 +1,7 @@
 """SimPy oracle of the twinlab model: an independent, event-by-event reference implementation (tests only).
 
 `simulate_oracle` simulates the processes of `twinlab.model.simulate` for one parameter set, written
-from the same contract (/work/notes/model_semantics.md, which refines the spec in twin-model.md) but
+from the same contract (nbs/03_model.ipynb, section 'The day, provider by provider') but
 without reading the model's code and in a different style: a discrete-event simulation with SimPy 4.
 Each provider has two processes, one delivering the inbox messages of every calendar day at
 midnight and one walking each day through its template blocks patient by patient (running late

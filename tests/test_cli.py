@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from twinlab.clinic import clinic_dir
 from twinlab.cli import COMMANDS
 
 TWINLAB = str(Path(sys.executable).with_name("twinlab"))
@@ -41,9 +42,6 @@ def test_unknown_subcommand_is_a_usage_error():
     assert out.returncode == 2 and "invalid choice: 'frobnicate'" in out.stderr
 
 
-EXPORT = Path(__file__).resolve().parents[2] / "shared" / "data" / "example_clinic_export"
-
-
 def test_simulate_writes_netcdf_with_the_seed(tmp_path):
     import xarray as xr
     out = run("simulate", "--days", "7", "--draws", "3", "--seed", "5", "--out", str(tmp_path / "sim.nc"), "--json")
@@ -67,8 +65,8 @@ def test_synth_then_validate_finds_the_injected_duplicates(tmp_path):
 def test_validate_exits_non_zero_and_locates_the_problem(tmp_path):
     import shutil
     bad = tmp_path / "clinic"
-    shutil.copytree(EXPORT, bad)
-    roster = (bad / "roster.csv").read_text().replace("L-2,NP,0.8", "L-2,NP,-0.8")
+    shutil.copytree(clinic_dir("example"), bad)
+    roster = (bad / "roster.csv").read_text().replace("E-2,MD,0.8", "E-2,MD,-0.8")
     (bad / "roster.csv").write_text(roster)
     out = run("validate", str(bad), "--json")
     report = json.loads(out.stdout)

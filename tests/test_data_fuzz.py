@@ -18,12 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twinlab.clinic import Clinic
 from twinlab.core import DataError
 from twinlab.data import load_clinic, validation_report
 from twinlab.synth import virtual_clinic
 
-EXPORT = Path(__file__).resolve().parents[2] / "shared" / "data" / "example_clinic_export"
+from tests.clinics import denver_clinic
+
 TABLES = ("roster", "templates", "appointments", "inbox", "audit_log", "monthly")
 HOSTILE = ["", " ", "NaN", "null", "-1", "0", "-0.5", "1e309", "99999999999999999999", "1.5", "abc", "é", "\x00", "💥", ",", '"', "'",
            "2026-13-45T25:61:00", "2026-03-08T02:30:00", "2026-11-01T01:30:00", "1677-01-01T00:00:00", "2262-04-12T00:00:00",
@@ -42,7 +42,7 @@ YAMLS = ["name: X\n", "::: not yaml :::\n  - [", "- a list\n", "name: X\ntimezon
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("fuzz") / "clinic"
-    virtual_clinic(folder, Clinic.from_dir(EXPORT), seed=1, days=2, formats={t: "csv" for t in TABLES})
+    virtual_clinic(folder, denver_clinic(), seed=1, days=2, formats={t: "csv" for t in TABLES})
     (folder / "truth.json").unlink()
     return folder
 

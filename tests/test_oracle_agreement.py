@@ -16,7 +16,7 @@ import pytest
 import scipy.stats
 import xarray as xr
 
-from oracle import OUTPUTS, simulate_oracle
+from tests.oracle import OUTPUTS, simulate_oracle
 from twinlab.clinic import Clinic
 from twinlab.model import MESSAGE_TYPES, WEEKDAY_FACTORS, simulate
 from twinlab.params import default_space

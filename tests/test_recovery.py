@@ -1,8 +1,5 @@
 """Recovery of known truths by `twinlab.calibrate.calibrate`: a fast check that runs in CI, and the slow validation
 over 20 virtual clinics with truths drawn from the prior (bench/validate_recovery.py; `pytest -m slow`)."""
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -10,7 +7,6 @@ from twinlab.calibrate import calibrate
 from twinlab.data import load_clinic
 from twinlab.synth import read_truth, virtual_clinic
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_recovers_the_truth_of_a_small_virtual_clinic(tmp_path):
@@ -30,7 +26,6 @@ def test_recovers_the_truth_of_a_small_virtual_clinic(tmp_path):
 
 @pytest.mark.slow
 def test_coverage_over_virtual_clinics(tmp_path):
-    sys.path.insert(0, str(ROOT / "bench"))
-    from validate_recovery import TARGET, main
+    from bench.validate_recovery import TARGET, main
     result = main(clinics=20, days=56, tier=3, out=tmp_path)
     assert TARGET[0] <= result["coverage"] <= TARGET[1]

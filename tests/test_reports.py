@@ -111,7 +111,7 @@ def test_clinic_report_lists_the_findings_then_fails_naming_the_cell(tmp_path):
     Clinic.example().write(tmp_path)
     roster = (tmp_path / "roster.csv").read_text().replace("E-1,MD,1.0", "E-1,MD,-1.0")
     (tmp_path / "roster.csv").write_text(roster)
-    with pytest.raises(ReportExecutionError, match=r"(?s)failed in cell 5 \(`if clinic == \"example\":`\): DataError: .*roster.csv, row 1, column 'clinical_fte'") as e:
+    with pytest.raises(ReportExecutionError, match=r"(?s)failed in cell 5 \(`checked, findings = validation_report\(clinic\)`\): DataError: .*roster.csv, row 1, column 'clinical_fte'") as e:
         run_report("clinic", {"clinic": str(tmp_path)}, tmp_path / "out")
     kept = nbformat.read(e.value.notebook, as_version=4)
     assert "clinical_fte" in table_text(kept, "expected")  # the findings table was displayed before the error
@@ -174,7 +174,7 @@ def test_batch_with_a_failing_run_finishes_the_others_and_resume_completes_it(tm
     first = run_batch(spec, out, workers=2, progress=False)
     assert list(first.run) == ["example-2026-01-05", "example-2026-01-12", "clinics-late-2026-01-05", "clinics-late-2026-01-12"]
     assert list(first.status) == ["ok", "ok", "failed", "failed"]
-    assert first.message[2].startswith("cell 5 (`if clinic == \"example\":`): DataError: clinics/late: not a directory")
+    assert first.message[2].startswith("cell 5 (`checked, findings = validation_report(clinic)`): DataError: clinics/late: not a directory")
     assert first.output[2] == str(out / "clinics-late-2026-01-05.failed.ipynb")
     assert (first.duration_s[:2] > 0).all() and first.output[0] == str(out / "example-2026-01-05.html")
 

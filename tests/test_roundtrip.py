@@ -19,7 +19,6 @@ from twinlab.synth import overlapping_days, read_truth, virtual_clinic, write_sh
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "data" / "virtual_clinic"
-EXPORT = ROOT.parent / "shared" / "data" / "example_clinic_export"
 EXACT = ("scheduled_minutes", "booked", "arrived", "messages_in", "messages_to_provider")
 
 
@@ -99,28 +98,6 @@ def test_shipped_virtual_clinic_is_small_loads_and_matches_its_truth():
         np.testing.assert_allclose(by_month[f"monthly_{v}"].values, month[f"monthly_{v}"].values, atol=3 * T, err_msg=v)
 
 
-def test_example_export_of_another_system():
-    before = digest(EXPORT)
-    data = load_clinic(EXPORT)
-    assert digest(EXPORT) == before   # inputs are only read
-    assert data.tier == 3 and data.duplicates_dropped == 1798
-    obs = data.observed
-    assert (int(obs.booked.sum()), int(obs.arrived.sum()), int(obs.messages_in.sum())) == (771, 669, 2937)
-    # its own monthly figures: messages by month received, exactly
-    np.testing.assert_array_equal(monthly_view(obs).monthly_messages_in.values, obs.monthly_messages_in.values)
-    # plausible daily totals on clinic days (Arndt 2017: 355 EHR min per weekday per 1.0 FTE; Gilchrist 2005: ~20 patients/day)
-    days = obs.where(obs.scheduled_minutes > 0)
-    assert 150 < float(days.ehr_minutes.sel(provider="L-1").mean()) < 450
-    assert 10 < float(days.arrived.sel(provider="L-1").mean()) < 25
-    assert float((obs.ehr_outside_minutes <= obs.ehr_minutes + 1e-9).all())
-    # nothing of a patient's identity survives loading
-    ids = set(pd.read_csv(EXPORT / "appointments.csv")["patient_id"])
-    assert not ids & set(data.tables["appointments"]["patient_id"])
-
-
 def test_literature_targets_file():
     targets = literature_targets(ROOT / "data" / "literature_targets.csv")
-    shared = pd.read_csv(EXPORT.parent / "literature_targets.csv").set_index("id")
-    assert targets.index.tolist() == shared.index.tolist()
-    assert targets["value"].tolist() == shared["value"].tolist()
     assert targets["source"].notna().all() and targets["informs"].notna().all()

@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import twinlab
-from .core import TwinlabError
+from .core import SeedLike, TwinlabError
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'build_parser', 'main', 'print_result']
+__all__ = ['COMMANDS', 'command', 'build_parser', 'main', 'print_result', 'calibrate_dir', 'calibration_text']
 
 # %% ../nbs/10_cli.ipynb #479a7755
 COMMANDS: dict[str, tuple] = {}  # name -> (one-line help, add_arguments, run)
@@ -66,7 +67,7 @@ def _info(args):
 
 # %% ../nbs/10_cli.ipynb #96878c17
 def _add_simulate_arguments(p):
-    p.add_argument("--clinic", default="example", help="a clinic data directory, or 'example' (default)")
+    p.add_argument("--clinic", default="example", help="a clinic data directory, or 'example' (the shipped clinic; default)")
     p.add_argument("--days", type=int, help="calendar days to simulate (default: the clinic's period)")
     p.add_argument("--draws", type=int, default=100, help="parameter sets drawn from the prior (default 100)")
     p.add_argument("--seed", type=int, help="root seed (default: fresh entropy, recorded in the output)")
@@ -158,9 +159,43 @@ def _batch(args):
     print(table.to_json(orient="records", indent=2, default_handler=str) if args.json else table.to_string(index=False))
     return 0 if table["status"].isin(["ok", "skipped"]).all() else 1
 
+# %% ../nbs/10_cli.ipynb #33e5465c
+def calibrate_dir(path: str | Path, # a clinic data directory, or 'example' (the shipped clinic)
+                  out: str | Path, # netCDF file for the posterior (replaced atomically)
+                  tier: int | None = None, # use only the tables of this tier and below
+                  seed: SeedLike = None, # root seed; None: fresh, recorded in the file
+                  **kwargs, # further options of `calibrate`
+                 ) -> dict:
+    "Load a clinic data directory, calibrate it, write the posterior to `out`; a JSON-ready result"
+    from twinlab.calibrate import calibrate
+    from twinlab.data import load_clinic
+    from twinlab.posterior import ess
+    post = calibrate(load_clinic(path), tier=tier, seed=seed, **kwargs)
+    post.to_netcdf(out)
+    s = post.summary()
+    d = post.diagnostics.attrs
+    return {"directory": str(path), "out": str(out), "clinic": post.draws.attrs["clinic"], "tier": post.draws.attrs["tier"],
+            "seed": post.draws.attrs["seed"], "converged": bool(d["converged"]), "stop_reason": d["stop_reason"],
+            "simulations": int(d["simulations"]), "effective_sample_size": round(float(ess(post.weights)), 1),
+            "summaries_inside_90": None if post.checks is None else round(float(post.checks.attrs["summaries_inside_90"]), 3),
+            "parameters": {n: {"mean": float(r["mean"]), "q05": float(r["q05"]), "q95": float(r["q95"]), "unit": r["unit"], "method": r["method"]}
+                           for n, r in s.iterrows()}}
+
+def calibration_text(result: dict, # from `calibrate_dir`
+                    ) -> str:
+    "The result as lines for people: each parameter's posterior mean and 90% interval"
+    lines = [f"Clinic: {result['clinic']} ({result['directory']}), tier {result['tier']}, seed {result['seed']}",
+             f"{'Converged' if result['converged'] else 'NOT converged'}: {result['stop_reason']}",
+             f"{result['simulations']:,} simulations, effective sample size {result['effective_sample_size']}"
+             + ("" if result["summaries_inside_90"] is None else f", {result['summaries_inside_90']:.0%} of summaries inside their 90% predictive interval"),
+             f"{'parameter':<24} {'mean':>10} {'90% interval':>23}  unit"]
+    lines += [f"{n:<24} {p['mean']:>10.4g} [{p['q05']:>10.4g}, {p['q95']:>10.4g}]  {p['unit']}" for n, p in result["parameters"].items()]
+    lines.append(f"Posterior written to {result['out']}")
+    return "\n".join(lines)
+
 # %% ../nbs/10_cli.ipynb #9dffa7cd
 def _add_calibrate_arguments(p):
-    p.add_argument("dir", help="a clinic data directory")
+    p.add_argument("dir", help="a clinic data directory, or 'example' (the shipped example clinic with its data)")
     p.add_argument("--out", required=True, help="netCDF file to write the posterior to")
     p.add_argument("--tier", type=int, choices=[0, 1, 2, 3], help="use only the tables of this tier and below (default: all there are)")
     p.add_argument("--seed", type=int, help="root seed (default: fresh entropy, recorded in the output)")
@@ -170,7 +205,6 @@ def _add_calibrate_arguments(p):
 @command("calibrate", "Calibrate the twin to a clinic's data; write the posterior (netCDF) and print each parameter's mean and 90%% interval.",
          _add_calibrate_arguments)
 def _calibrate(args):
-    from twinlab.calibrate import calibrate_dir, calibration_text
     result = calibrate_dir(args.dir, args.out, tier=args.tier, seed=args.seed, strict=not args.allow_unconverged)
     print(json.dumps(result, indent=2, default=str) if args.json else calibration_text(result))
     return 0 if result["converged"] else 1
@@ -185,7 +219,7 @@ def _add_uncertainty_arguments(p):
              "data-value": (1000, "parameter sets drawn from the posterior")}
     for name, text in helps.items():
         q = sub.add_parser(name, help=text, description=text)
-        q.add_argument("--clinic", default="example", help="a clinic data directory, or 'example' (default)")
+        q.add_argument("--clinic", default="example", help="a clinic data directory, or 'example' (the shipped clinic; default)")
         q.add_argument("--posterior", help="a posterior written by `twinlab calibrate` (netCDF); default: the prior")
         q.add_argument("--start", help="first date of the period predicted (default: the clinic's start)")
         q.add_argument("--days", type=int, help="calendar days predicted (default: through the clinic's end)")
@@ -208,12 +242,13 @@ def _add_uncertainty_arguments(p):
 def _uncertainty(args):
     import matplotlib
     matplotlib.use("Agg")
-    from twinlab.calibrate import Posterior
     from twinlab.clinic import Clinic
     from twinlab.core import atomic_path
     from twinlab.params import default_space
+    from twinlab.plots import plot_data_value
+    from twinlab.posterior import Posterior
     from twinlab import uncertainty as u
-    clinic = Clinic.example() if args.clinic == "example" else Clinic.from_dir(args.clinic)
+    clinic = Clinic.from_dir(args.clinic)
     source = Posterior.from_netcdf(args.posterior) if args.posterior else default_space(clinic)
     if args.analysis == "propagate":
         ds = u.propagate(source, clinic, args.start, args.days, n=args.draws, seed=args.seed, replicates=args.replicates)
@@ -226,7 +261,7 @@ def _uncertainty(args):
         ds, table = None, u.data_value(source, clinic, outputs=args.outputs, requests=args.requests, weeks=args.weeks, n=args.draws,
                                        seed=args.seed, start=args.start, days=args.days)
         if args.chart:
-            with atomic_path(args.chart) as tmp: u.plot_data_value(table).figure.savefig(tmp, bbox_inches="tight")
+            with atomic_path(args.chart) as tmp: plot_data_value(table).figure.savefig(tmp, bbox_inches="tight")
     if args.out:
         with atomic_path(args.out) as tmp:
             if ds is None: table.to_csv(tmp, index=False)

@@ -13,16 +13,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import pandera.pandas as pa
 import yaml
+from fastcore.basics import patch
 
-from .core import DataError
+from .core import DataError, shipped_path
+from .schema import MESSAGE_TYPES
 from .tables import Finding, TableSchema, find_table, raise_findings, read_table
 
 # %% auto #0
-__all__ = ['ROLES', 'MESSAGE_TYPES', 'BLOCK_KINDS', 'ROSTER', 'TEMPLATES', 'Clinic']
+__all__ = ['ROLES', 'BLOCK_KINDS', 'ROSTER', 'TEMPLATES', 'EXAMPLE_NAMES', 'Clinic', 'clinic_dir']
 
 # %% ../nbs/02_clinic.ipynb #e6e7e608
 ROLES = ("MD", "DO", "NP", "PA")
-MESSAGE_TYPES = ("patient", "result", "rx", "other")
 BLOCK_KINDS = ("patient", "desk")
 
 ROSTER = TableSchema("roster", {"provider_id": "str", "role": "str", "clinical_fte": "float", "panel_size": "int"},
@@ -118,20 +119,28 @@ class Clinic:
 
     def __repr__(self): return f"Clinic({self.name!r}, {len(self.roster)} providers, {self.start}..{self.end}, source={self.source!r})"
 
+# %% ../nbs/02_clinic.ipynb #6df9c1f9
+EXAMPLE_NAMES = ("example", "virtual")   # the shipped example clinic; 'virtual' is an older alias
+
+def clinic_dir(clinic: str | Path, # 'example' (or its alias 'virtual'), or the path of a clinic data directory
+              ) -> Path:
+    "The clinic data directory `clinic` names"
+    return shipped_path("virtual_clinic") if isinstance(clinic, str) and clinic in EXAMPLE_NAMES else Path(clinic)
+
 # %% ../nbs/02_clinic.ipynb #6ea7612e
-@classmethod
-def _from_dir(cls, path: str | Path, # a clinic data directory
-             ) -> Clinic:
+@patch(cls_method=True)
+def from_dir(cls: Clinic, path: str | Path, # a clinic data directory, or 'example' (see `clinic_dir`)
+            ) -> Clinic:
     "Read and check `clinic.yaml`, `roster` and `templates` of a clinic data directory"
     clinic, findings = cls.check_dir(path)
     raise_findings(findings)
     return clinic
 
-@classmethod
-def _check_dir(cls, path: str | Path, # a clinic data directory
-              ) -> tuple[Clinic | None, list[Finding]]:
+@patch(cls_method=True)
+def check_dir(cls: Clinic, path: str | Path, # a clinic data directory, or 'example' (see `clinic_dir`)
+             ) -> tuple[Clinic | None, list[Finding]]:
     "The clinic (None if it has errors) and every finding in its settings, roster and templates"
-    path = Path(path)
+    path = clinic_dir(path)
     if not path.is_dir(): raise DataError(f"{path}: not a directory; expected a clinic data directory with clinic.yaml, roster and templates")
     settings, found = _read_settings(path)
     roster, templates = (_read_checked(path, schema, found) for schema in (ROSTER, TEMPLATES))
@@ -173,8 +182,6 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     out.attrs = {}
     return out.reset_index(drop=True)
 
-Clinic.from_dir, Clinic.check_dir = _from_dir, _check_dir
-
 # %% ../nbs/02_clinic.ipynb #df292387
 def _example_templates() -> pd.DataFrame:
     day = [("08:00", "12:00"), ("13:00", "17:00")]
@@ -192,8 +199,8 @@ def _example_templates() -> pd.DataFrame:
     minutes = lambda s: s.str.slice(0, 2).astype(int) * 60 + s.str.slice(3, 5).astype(int)
     return t.assign(start_minute=minutes(t["start"]), end_minute=minutes(t["end"])).sort_values(["provider_id", "weekday", "start_minute"], ignore_index=True)
 
-@classmethod
-def _example(cls) -> Clinic:
+@patch(cls_method=True)
+def example(cls: Clinic) -> Clinic:
     "An eight-provider family-medicine clinic over the first quarter of 2026"
     roster = pd.DataFrame({
         "provider_id": [f"E-{i}" for i in range(1, 9)],
@@ -205,10 +212,9 @@ def _example(cls) -> Clinic:
                holidays=frozenset({dt.date(2026, 1, 19), dt.date(2026, 2, 16)}),
                delegation={"patient": 0.1, "result": 0.2, "rx": 0.6, "other": 0.4}, source="example")
 
-Clinic.example = _example
-
 # %% ../nbs/02_clinic.ipynb #67faf0f7
-def _write(self, folder: str | Path, # an existing directory; clinic.yaml, roster.csv and templates.csv are (over)written
+@patch
+def write(self: Clinic, folder: str | Path, # an existing directory; clinic.yaml, roster.csv and templates.csv are (over)written
           ):
     "Write `clinic.yaml`, `roster.csv` and `templates.csv` into `folder`"
     folder = Path(folder)
@@ -217,5 +223,3 @@ def _write(self, folder: str | Path, # an existing directory; clinic.yaml, roste
     (folder/"clinic.yaml").write_text(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True), encoding="utf-8")
     self.roster.to_csv(folder/"roster.csv", index=False)
     self.templates.drop(columns=["start_minute", "end_minute"]).to_csv(folder/"templates.csv", index=False)
-
-Clinic.write = _write

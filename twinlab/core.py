@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['SeedLike', 'RESULT_LIBRARIES', 'TwinlabError', 'DataError', 'SpecError', 'CalibrationError', 'ReportError',
-           'resolve_seed', 'as_generator', 'spawn_generators', 'atomic_path', 'shipped_path', 'environment_versions']
+           'resolve_seed', 'as_generator', 'spawn_generators', 'child_seeds', 'check_count', 'run_ensemble',
+           'atomic_path', 'shipped_path', 'environment_versions']
 
 # %% ../nbs/00_core.ipynb #7fcfbde9
 class TwinlabError(Exception):
@@ -62,6 +64,35 @@ def spawn_generators(seed: SeedLike, # root seed of the family of streams
     if isinstance(seed, np.random.Generator): return seed.spawn(n)
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
 
+# %% ../nbs/00_core.ipynb #1b82bcb1
+def child_seeds(seed: SeedLike, # root seed of the stages
+                k: int, # number of stages
+               ) -> list[int]:
+    "`k` independent integer seeds derived from `seed`, one per stage of a computation"
+    return [int(g.integers(2**63)) for g in spawn_generators(seed, k)]
+
+# %% ../nbs/00_core.ipynb #ff7e4451
+def check_count(name: str, # the argument's name, for the message
+                value, # the value given
+                low: int = 1, # the smallest allowed
+               ) -> int:
+    "`value` as an int, or a `SpecError` unless it is a whole number >= `low`"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+        raise SpecError(f"{name}: got {value!r}, expected a whole number >= {low}")
+    return int(value)
+
+# %% ../nbs/00_core.ipynb #5a4beccd
+def run_ensemble(fn, # fn(i) runs member i; its results go where fn puts them
+                 n: int, # members
+                 workers: int | None = None, # threads; default the number of CPUs (1: run in this thread)
+                ):
+    "Run `fn(0)` .. `fn(n - 1)` on a pool of threads"
+    workers = min(workers or os.cpu_count() or 1, n)
+    if workers <= 1:
+        for i in range(n): fn(i)
+        return
+    with ThreadPoolExecutor(workers) as pool: list(pool.map(fn, range(n)))
+
 # %% ../nbs/00_core.ipynb #7a1df7c8
 @contextmanager
 def atomic_path(dest: str | Path, # the file or folder to create or replace
@@ -103,7 +134,7 @@ def shipped_path(name: str, # a file or folder of the shipped data, e.g. 'virtua
     return path
 
 # %% ../nbs/00_core.ipynb #c620264f
-RESULT_LIBRARIES = ("numpy", "scipy", "pandas", "xarray", "pandera", "numba", "statsmodels", "elfi", "SALib", "matplotlib")
+RESULT_LIBRARIES = ("numpy", "scipy", "pandas", "xarray", "pandera", "numba", "statsmodels", "SALib", "matplotlib")
 
 def environment_versions() -> dict[str, str]:
     "Versions of Python, twinlab and the libraries its results depend on"

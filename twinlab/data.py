@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +20,9 @@ import pandera.pandas as pa
 import xarray as xr
 import yaml
 
-import twinlab
-from .clinic import MESSAGE_TYPES, Clinic
+from .clinic import Clinic, clinic_dir
 from .core import DataError, SpecError
-from .model import OUTPUTS
+from .schema import MESSAGE_TYPES, OUTPUTS, provenance_attrs
 from .tables import Finding, TableSchema, find_table, raise_findings, read_table
 
 # %% auto #0
@@ -31,7 +31,8 @@ __all__ = ['TIERS', 'TIER_TABLES', 'STATUSES', 'HANDLERS', 'ACTIVITIES', 'APPOIN
            'OBSERVED_AS', 'MONTHLY_VARIABLES', 'COUNTS', 'KNOWN_FILES', 'LITERATURE', 'data_tier', 'local_times',
            'config_path', 'pseudonym_salt', 'pseudonymise', 'months_of', 'dates', 'check_table', 'active_seconds',
            'inside_seconds', 'scheduled_blocks', 'visit_intervals', 'monthly_view', 'ClinicData', 'observed_dataset',
-           'check_clinic', 'load_clinic', 'validation_report', 'validation_text', 'literature_targets']
+           'check_clinic', 'load_clinic', 'validation_report', 'validation_text', 'at_tier', 'visit_durations',
+           'literature_targets']
 
 # %% ../nbs/05_data.ipynb #bbf538dd
 TIERS = {0: "literature only", 1: "monthly aggregates", 2: "appointments and inbox", 3: "audit log"}
@@ -526,10 +527,9 @@ def _inspect(path: Path, timeout_minutes: float, salt: str | None) -> tuple[Clin
     observed, tables, dropped = observed_dataset(clinic, tables, timeout_minutes)
     if dropped: found.append(Finding(inventory["audit_log"]["file"], "each event once (exact duplicate rows are dropped)",
                                      value=f"{dropped} duplicate rows", severity="warning"))
-    observed.attrs |= {"title": f"Observed workload of {clinic.name}", "source": str(path), "twinlab_version": twinlab.__version__,
-                       "seed": "none (observed data)", "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                       "tier": data_tier(list(tables)), "inactivity_timeout_minutes": float(timeout_minutes),
-                       "duplicate_events_dropped": int(dropped), "tables": ", ".join(sorted(tables))}
+    observed.attrs |= provenance_attrs(f"Observed workload of {clinic.name}", str(path), "none (observed data)",
+                                       tier=data_tier(list(tables)), inactivity_timeout_minutes=float(timeout_minutes),
+                                       duplicate_events_dropped=int(dropped), tables=", ".join(sorted(tables)))
     data = ClinicData(clinic, data_tier(list(tables)), observed, tables, found, dropped, float(timeout_minutes), salt_source)
     return data, found, inventory
 
@@ -557,15 +557,15 @@ def _unknown_files(path: Path) -> list[Finding]:
             for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".") and p.name not in KNOWN_FILES]
 
 # %% ../nbs/05_data.ipynb #92604c95
-def check_clinic(path: str | Path, # a clinic data directory
+def check_clinic(path: str | Path, # a clinic data directory, or 'example' (twinlab.clinic.clinic_dir)
                  timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # inactivity timeout of active EHR time
                  salt: str | None = None, # pseudonym salt (default: $TWINLAB_SALT, the config file, or random)
                 ) -> tuple[ClinicData | None, list[Finding]]:
     "The clinic's data (None if there are errors) and every finding, without raising for problems in the data"
-    data, found, _ = _inspect(Path(path), timeout_minutes, salt)
+    data, found, _ = _inspect(clinic_dir(path), timeout_minutes, salt)
     return data, found
 
-def load_clinic(path: str | Path, # a clinic data directory
+def load_clinic(path: str | Path, # a clinic data directory, or 'example' (twinlab.clinic.clinic_dir)
                 timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # inactivity timeout of active EHR time
                 salt: str | None = None, # pseudonym salt (default: $TWINLAB_SALT, the config file, or random)
                ) -> ClinicData:
@@ -575,12 +575,12 @@ def load_clinic(path: str | Path, # a clinic data directory
     return data
 
 # %% ../nbs/05_data.ipynb #ba040f08
-def validation_report(path: str | Path, # a clinic data directory
+def validation_report(path: str | Path, # a clinic data directory, or 'example' (twinlab.clinic.clinic_dir)
                       timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # inactivity timeout of active EHR time
                       salt: str | None = None, # pseudonym salt (does not change the report; patient ids are never shown)
                      ) -> tuple[dict, list[Finding]]:
     "A JSON-ready report on a clinic data directory, and its findings"
-    data, found, inventory = _inspect(Path(path), timeout_minutes, salt)
+    data, found, inventory = _inspect(clinic_dir(path), timeout_minutes, salt)
     errors = sum(f.severity == "error" for f in found)
     tier = data_tier([t for t in inventory if t in OPTIONAL_TABLES])
     return {"directory": str(path), "valid": errors == 0, "tier": tier, "tier_name": TIERS[tier], "tables": inventory,
@@ -599,6 +599,29 @@ def validation_text(report: dict, # from `validation_report`
     lines += [f"  {f['severity']:<8} {Finding(**{k: f[k] for k in ('file', 'expected', 'row', 'column', 'value')})}" for f in report["findings"]]
     lines.append("Valid." if report["valid"] else "Not valid: fix the errors above.")
     return "\n".join(lines)
+
+# %% ../nbs/05_data.ipynb #f2d5b08e
+def at_tier(data: ClinicData, # loaded clinic data
+            tier: int | None = None, # use only the tables of this tier and below; None: all there are
+           ) -> ClinicData:
+    "The clinic data restricted to the tables of `tier` and below, with the observed variables recomputed from them"
+    if tier is None or tier == data.tier: return data
+    if isinstance(tier, bool) or tier not in TIERS: raise SpecError(f"tier: got {tier!r}, expected one of {', '.join(map(str, TIERS))}")
+    if tier > data.tier:
+        raise SpecError(f"tier {tier} ({TIERS[tier]}) asked for, but the data of {data.clinic.name!r} reach tier {data.tier} "
+                        f"({TIERS[data.tier]}; optional tables: {', '.join(sorted(data.tables)) or 'none'})")
+    tables = {k: v for k, v in data.tables.items() if TIER_TABLES[k] <= tier}
+    observed, tables, _ = observed_dataset(data.clinic, tables, data.timeout_minutes)
+    observed.attrs = {**data.observed.attrs, "tier": tier, "tables": ", ".join(sorted(tables))}
+    return dataclasses.replace(data, tier=tier, observed=observed, tables=tables)
+
+def visit_durations(appointments: pd.DataFrame, # the appointments table (as loaded)
+                    clinic: Clinic, # its clinic
+                   ) -> np.ndarray:
+    "Minutes of each completed visit with a checkout, from its start (the latest of slot, check-in and previous checkout) to checkout"
+    v = visit_intervals(appointments, clinic, scheduled_blocks(clinic))
+    d = ((v["checkout_s"] - v["start_s"]) / 60).to_numpy()
+    return d[np.isfinite(d) & (d > 0)]
 
 # %% ../nbs/05_data.ipynb #b7ec1a1e
 LITERATURE = TableSchema("literature_targets",

@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -17,41 +15,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-import twinlab
-from .clinic import MESSAGE_TYPES, Clinic
-from .core import SeedLike, SpecError, atomic_path, resolve_seed, spawn_generators
-from .params import default_space, seed_attr
+from .clinic import Clinic
+from .core import SeedLike, SpecError, atomic_path, resolve_seed, run_ensemble, spawn_generators
+from .params import default_space
+from .schema import COUNT_OUTPUTS, DIMS, FLOAT_OUTPUTS, MESSAGE_TYPES, OUTPUTS, THETA_PREFIX, provenance_attrs
 
 # %% auto #0
-__all__ = ['WEEKDAY_FACTORS', 'OUTPUTS', 'FLOAT_OUTPUTS', 'COUNT_OUTPUTS', 'THETA_PREFIX', 'Plan', 'make_plan', 'Draws',
-           'draw_randoms', 'Records', 'run_draw', 'theta_of', 'simulate', 'SimulatedEvents', 'simulate_events',
-           'simulate_to_netcdf', 'MESSAGE_TYPES']
+__all__ = ['WEEKDAY_FACTORS', 'Plan', 'make_plan', 'Draws', 'draw_randoms', 'Records', 'run_draw', 'theta_of', 'simulate',
+           'SimulatedEvents', 'simulate_events', 'simulate_to_netcdf', 'MESSAGE_TYPES', 'OUTPUTS', 'THETA_PREFIX']
 
 # %% ../nbs/03_model.ipynb #bcb833b0
 WEEKDAY_FACTORS = (1.25, 1.15, 1.10, 1.10, 1.10, 0.70, 0.60)  # Mon..Sun multipliers of the daily message rate; mean 1
-_all_ = ["MESSAGE_TYPES"]  # re-exported from twinlab.clinic
-
-# one entry per output variable: (units, long_name); the order is the order in the dataset
-OUTPUTS = {
-    "scheduled_minutes": ("minutes", "scheduled time in patient blocks"),
-    "booked": ("visits", "booked slots (appointments)"),
-    "arrived": ("visits", "patients seen"),
-    "face_minutes": ("minutes", "face time of visits"),
-    "note_minutes": ("minutes", "note writing: in-room share of today's visits and deferred notes completed"),
-    "chart_review_minutes": ("minutes", "in-room chart review"),
-    "order_minutes": ("minutes", "in-room ordering"),
-    "inbox_minutes": ("minutes", "inbox messages completed"),
-    "ehr_minutes": ("minutes", "active EHR time (note + chart review + order + inbox)"),
-    "ehr_outside_minutes": ("minutes", "EHR work done after hours, including days without sessions"),
-    "messages_in": ("messages", "inbox messages arriving, including those handled by the team"),
-    "messages_to_provider": ("messages", "inbox messages reaching the provider"),
-    "backlog": ("items", "work items (deferred notes, messages) in the queue at day end"),
-    "backlog_minutes": ("minutes", "minutes of work in the queue at day end"),
-    "overrun_minutes": ("minutes", "time the last visit of each patient block ends past the block's end, summed"),
-}
-FLOAT_OUTPUTS = ("scheduled_minutes", "face_minutes", "note_minutes", "chart_review_minutes", "order_minutes", "inbox_minutes",
-           "ehr_minutes", "ehr_outside_minutes", "backlog_minutes", "overrun_minutes")   # float32 outputs, in kernel order
-COUNT_OUTPUTS = ("booked", "arrived", "messages_in", "messages_to_provider", "backlog")      # int32 outputs, in kernel order
+_all_ = ["MESSAGE_TYPES", "OUTPUTS", "THETA_PREFIX"]  # re-exported from twinlab.schema for the model's users
 
 # %% ../nbs/03_model.ipynb #4f70fc1c
 @dataclass(frozen=True)
@@ -276,8 +251,6 @@ def run_draw(plan: Plan, # the clinic as arrays
     return r, rec
 
 # %% ../nbs/03_model.ipynb #0a6fd95a
-THETA_PREFIX = "theta_"   # coordinates of a simulation result holding each draw's parameter values
-
 def _theta_table(theta: dict | xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     "Validated theta as (draw ids, values on (draw, param) in default_space order)"
     space = default_space()
@@ -292,16 +265,13 @@ def _theta_table(theta: dict | xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
 
 def _dataset(plan: Plan, ids, table, fout, iout, seed, clinic: Clinic, title: str) -> xr.Dataset:
     "The outputs as a dataset with the shared schema"
-    dims = ("draw", "provider", "date")
     arrays = {**dict(zip(FLOAT_OUTPUTS, fout)), **dict(zip(COUNT_OUTPUTS, iout))}
-    data = {v: (dims, arrays[v], {"units": u, "long_name": ln}) for v, (u, ln) in OUTPUTS.items()}
+    data = {v: (DIMS, arrays[v], {"units": u, "long_name": ln}) for v, (u, ln) in OUTPUTS.items()}
     space = default_space()
     params = {THETA_PREFIX + p.name: ("draw", table[:, i], {"units": p.unit, "long_name": p.meaning}) for i, p in enumerate(space)}
     return xr.Dataset(data, coords={"draw": ids, "provider": plan.providers, "date": plan.dates.values, **params},
-                      attrs={"title": title, "source": f"twinlab.model.simulate; clinic {clinic.name!r} ({clinic.source or 'in memory'})",
-                             "twinlab_version": twinlab.__version__, "seed": seed_attr(seed),
-                             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                             "parameters": f"one coordinate {THETA_PREFIX}<name> on dim draw per parameter: {', '.join(space.names)}"})
+                      attrs=provenance_attrs(title, f"twinlab.model.simulate; clinic {clinic.name!r} ({clinic.source or 'in memory'})", seed,
+                                             parameters=f"one coordinate {THETA_PREFIX}<name> on dim draw per parameter: {', '.join(space.names)}"))
 
 def theta_of(ds: xr.Dataset, # a simulation result
             ) -> xr.Dataset:
@@ -327,11 +297,7 @@ def simulate(clinic: Clinic, # providers, templates, holidays
     fout = np.empty((len(FLOAT_OUTPUTS), D, P, T), np.float32)
     iout = np.empty((len(COUNT_OUTPUTS), D, P, T), np.int32)
     def one(i): run_draw(plan, dict(zip(names, table[i])), streams[ids[i]], fout[:, i], iout[:, i])
-    workers = min(workers or os.cpu_count() or 1, D)
-    if workers == 1:
-        for i in range(D): one(i)
-    else:
-        with ThreadPoolExecutor(workers) as pool: list(pool.map(one, range(D)))
+    run_ensemble(one, D, workers)
     return _dataset(plan, ids, table, fout, iout, seed, clinic, f"Simulated workload: {clinic.name}")
 
 # %% ../nbs/03_model.ipynb #1ba08afe
@@ -424,12 +390,7 @@ def simulate_events(clinic: Clinic, # providers, templates, holidays
     return SimulatedEvents(totals, visits, items)
 
 # %% ../nbs/03_model.ipynb #969d532e
-def _clinic_of(clinic: Clinic | str | Path) -> Clinic:
-    "A Clinic, 'example' for Clinic.example(), or a clinic data directory"
-    if isinstance(clinic, Clinic): return clinic
-    return Clinic.example() if str(clinic) == "example" else Clinic.from_dir(clinic)
-
-def simulate_to_netcdf(clinic: Clinic | str | Path, # a Clinic, 'example', or a clinic data directory
+def simulate_to_netcdf(clinic: Clinic | str | Path, # a Clinic, 'example' (the shipped clinic), or a clinic data directory
                        out: str | Path, # netCDF file to write (replaced atomically)
                        days: int | None = None, # number of calendar days; default the clinic's period
                        draws: int = 100, # parameter sets drawn from default_space(clinic)
@@ -438,7 +399,7 @@ def simulate_to_netcdf(clinic: Clinic | str | Path, # a Clinic, 'example', or a 
                        workers: int | None = None, # threads; default number of CPUs
                       ) -> xr.Dataset:
     "Draw parameter sets from the prior, simulate them and write the result to `out`"
-    clinic = _clinic_of(clinic)
+    clinic = clinic if isinstance(clinic, Clinic) else Clinic.from_dir(clinic)
     seed = resolve_seed(seed)
     theta = default_space(clinic).sample(draws, seed=seed)
     ds = simulate(clinic, theta, start=start, days=days, seed=seed, workers=workers)

@@ -5,20 +5,22 @@
 # %% ../nbs/01_params.ipynb #cef7e8cc
 from __future__ import annotations
 
-import datetime as dt
+import re
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from fastcore.basics import patch
 
 import numpy as np
 import pandas as pd
 import scipy.stats as st
 import xarray as xr
 
-import twinlab
-from .clinic import MESSAGE_TYPES
-from .core import SeedLike, SpecError, as_generator, resolve_seed
+from .core import SeedLike, SpecError, as_generator, check_count, resolve_seed
+from .schema import MESSAGE_TYPES, provenance_attrs
 
 # %% auto #0
-__all__ = ['MINUTES', 'describe_distribution', 'Param', 'seed_attr', 'ParamSpace', 'default_space']
+__all__ = ['MINUTES', 'describe_distribution', 'parse_distribution', 'Param', 'ParamSpace', 'ParameterSource', 'default_space']
 
 # %% ../nbs/01_params.ipynb #aaa33932
 def describe_distribution(dist, # a frozen scipy.stats distribution
@@ -26,6 +28,22 @@ def describe_distribution(dist, # a frozen scipy.stats distribution
     "A frozen scipy.stats distribution written as its constructor, e.g. `beta(18, 2)`"
     args = [f"{a:g}" for a in dist.args] + [f"{k}={v:g}" for k, v in dist.kwds.items()]
     return f"{dist.dist.name}({', '.join(args)})"
+
+_DISTRIBUTION = re.compile(r"^(\w+)\((.*)\)$")
+
+def parse_distribution(text: str, # as written by `describe_distribution`, e.g. 'lognorm(0.3, scale=3.5)'
+                      ):
+    "The frozen scipy.stats distribution a text describes: the inverse of `describe_distribution`"
+    m = _DISTRIBUTION.match(text.strip())
+    dist = getattr(st, m.group(1), None) if m else None
+    if not isinstance(dist, (st.rv_continuous, st.rv_discrete)):
+        raise SpecError(f"prior: got {text!r}, expected a scipy.stats distribution such as 'beta(18, 2)'")
+    args, kwds = [], {}
+    for part in filter(None, (p.strip() for p in m.group(2).split(","))):
+        k, _, v = part.rpartition("=")
+        if k: kwds[k.strip()] = float(v)
+        else: args.append(float(v))
+    return dist(*args, **kwds)
 
 @dataclass(frozen=True)
 class Param:
@@ -59,11 +77,6 @@ class Param:
     def __repr__(self): return f"Param({self.name!r}, {describe_distribution(self.prior)}, {self.unit!r}, {self.bounds})"
 
 # %% ../nbs/01_params.ipynb #04f1268c
-def seed_attr(seed: int | np.random.Generator, # a seed as returned by `resolve_seed`
-             ) -> int | str:
-    "The value to store in a dataset's `seed` attribute (netCDF attributes hold numbers or text)"
-    return seed if isinstance(seed, int) else "a numpy Generator passed by the caller (not recorded)"
-
 @dataclass(frozen=True)
 class ParamSpace:
     "The model's parameters, in a fixed order, with their priors and bounds"
@@ -86,27 +99,40 @@ class ParamSpace:
     def __repr__(self): return f"ParamSpace({len(self)} parameters: {', '.join(self.names)})"
 
 # %% ../nbs/01_params.ipynb #75168100
-def _sample(self: ParamSpace, n: int, # number of parameter sets
-            seed: SeedLike = None, # int, Generator or None for fresh entropy (the int used is stored)
-           ) -> xr.Dataset:
+@patch
+def sample(self: ParamSpace, n: int, # number of parameter sets
+           seed: SeedLike = None, # int, Generator or None for fresh entropy (the int used is stored)
+          ) -> xr.Dataset:
     "`n` parameter sets drawn from the priors, one variable per parameter on dim `draw`"
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise SpecError(f"sample: n = {n!r}, expected a whole number >= 1")
+    check_count("n", n)
     seed = resolve_seed(seed)
     rng = as_generator(seed)
     data = {p.name: ("draw", p.prior.rvs(size=n, random_state=rng),
                      {"units": p.unit, "long_name": p.meaning, "prior": describe_distribution(p.prior), "source": p.source})
             for p in self.params}
-    return xr.Dataset(data, coords={"draw": np.arange(n)}, attrs={
-        "title": "Parameter sets drawn from the prior", "source": "twinlab.params.ParamSpace.sample",
-        "twinlab_version": twinlab.__version__, "seed": seed_attr(seed),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+    return xr.Dataset(data, coords={"draw": np.arange(n)},
+                      attrs=provenance_attrs("Parameter sets drawn from the prior", "twinlab.params.ParamSpace.sample", seed))
 
-def _centre(self: ParamSpace) -> dict[str, float]:
+@patch
+def centre(self: ParamSpace) -> dict[str, float]:
     "The prior median of every parameter: one central parameter set"
     return {p.name: float(p.prior.median()) for p in self.params}
 
-ParamSpace.sample, ParamSpace.centre = _sample, _centre
+@patch
+def quantiles(self: ParamSpace, q, # probabilities in [0, 1] (any shape)
+              names: list[str] | None = None, # parameters; None: all
+             ) -> dict[str, np.ndarray]:
+    "Each parameter's prior quantiles at `q`"
+    return {n: self[n].prior.ppf(q) for n in (self.names if names is None else names)}
+
+# %% ../nbs/01_params.ipynb #b76e7540
+@runtime_checkable
+class ParameterSource(Protocol):
+    "Anything parameter sets can be drawn from: a prior (`ParamSpace`) or a posterior (`twinlab.posterior.Posterior`)"
+    @property
+    def names(self) -> list[str]: ...
+    def sample(self, n: int, seed: SeedLike = None) -> xr.Dataset: ...
+    def quantiles(self, q, names: list[str] | None = None) -> dict[str, np.ndarray]: ...
 
 # %% ../nbs/01_params.ipynb #36b31eea
 def _problems_of_values(p: Param, values, where: str) -> list[str]:
@@ -120,8 +146,9 @@ def _problems_of_values(p: Param, values, where: str) -> list[str]:
     more = f" and {bad.size - 3} more" if bad.size > 3 else ""
     return [f"{where} = {shown}{more}: expected a finite value in {p.bounds} ({p.unit})"]
 
-def _validate(self: ParamSpace, theta: dict | xr.Dataset, # one parameter set, or one variable per parameter on dim `draw`
-             ):
+@patch
+def validate(self: ParamSpace, theta: dict | xr.Dataset, # one parameter set, or one variable per parameter on dim `draw`
+            ):
     "Raise a SpecError listing every unknown or missing parameter and every inadmissible value of `theta`"
     if not isinstance(theta, (dict, xr.Dataset)):
         raise SpecError(f"theta: got a {type(theta).__name__}, expected a dict of parameter values or an xarray Dataset on dim 'draw'")
@@ -141,14 +168,13 @@ def _validate(self: ParamSpace, theta: dict | xr.Dataset, # one parameter set, o
         known = f"(known parameters: {', '.join(self.names)})" if any("unknown" in s for s in problems) else ""
         raise SpecError("; ".join(problems) + (f" {known}" if known else ""))
 
-def _to_frame(self: ParamSpace) -> pd.DataFrame:
+@patch
+def to_frame(self: ParamSpace) -> pd.DataFrame:
     "One row per parameter: unit, prior, 5%/50%/95% prior quantiles, bounds, meaning and source"
     rows = [{"name": p.name, "unit": p.unit, "prior": describe_distribution(p.prior),
              **dict(zip(("q05", "median", "q95"), p.prior.ppf([0.05, 0.5, 0.95]))),
              "bounds": str(p.bounds), "meaning": p.meaning, "source": p.source} for p in self.params]
     return pd.DataFrame(rows).set_index("name")
-
-ParamSpace.validate, ParamSpace.to_frame = _validate, _to_frame
 
 # %% ../nbs/01_params.ipynb #5afa85b5
 MINUTES = "minutes"

@@ -47,7 +47,7 @@ from .core import ReportError, SpecError, atomic_path, environment_versions, res
 
 # %% auto #0
 __all__ = ['TEMPLATES_PACKAGE', 'MAX_DRAWS_VARIABLE', 'SPEC_KEYS', 'RUN_KEYS', 'list_templates', 'find_template',
-           'template_parameters', 'cap_draws', 'parse_param', 'parse_params', 'RunningPythonKernelManager',
+           'template_parameters', 'cap_draws', 'parse_param', 'parse_params', 'RunningPythonKernelManager', 'git_state',
            'prepare_report', 'Outcome', 'execute_report', 'to_html', 'ReportExecutionError', 'save_outcome',
            'run_report', 'Run', 'load_spec', 'run_batch']
 
@@ -191,7 +191,7 @@ def _run_seed(declared: dict, params: dict) -> dict:
     seed = params["seed"] if "seed" in params else _literal(declared["seed"]["default"])
     return {} if seed is ... else {"seed": resolve_seed(seed)}
 
-def _git_state(folder: Path) -> dict | None:
+def git_state(folder: Path) -> dict | None:
     "The commit of the git checkout that tracks `folder` and whether it has uncommitted changes; None outside one"
     def git(*args): return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=30)
     try:
@@ -217,7 +217,7 @@ def prepare_report(template: str | Path, # a shipped template's name, or the pat
     nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"})
     nb.metadata["twinlab"] = dict(
         template=path.stem, template_file=str(path), template_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        parameters=_jsonable(params), seed=injected.get("seed"), git=_git_state(Path(twinlab.__file__).parent),
+        parameters=_jsonable(params), seed=injected.get("seed"), git=git_state(Path(twinlab.__file__).parent),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     return nb
 
@@ -230,9 +230,8 @@ class Outcome:
     failure: str | None = None # which cell failed and how, e.g. "cell 4 (`1 / divisor`): ZeroDivisionError: ..."
 
 _KERNEL_ARGUMENTS = [
-    # matplotlib's inline backend from the start: with matplotlib 3.8 under IPython 9 (seen here; the pin of
-    # IPython 8 for ELFI avoids that pair for now) the first figure of a notebook that imports pyplot in an
-    # earlier cell than it draws comes out as text, not as a PNG
+    # matplotlib's inline backend from the start: with matplotlib 3.8 under IPython 9 (seen here) the first
+    # figure of a notebook that imports pyplot in an earlier cell than it draws came out as text, not as a PNG
     "--IPKernelApp.matplotlib=inline",
     # jupyter_client interrupts a kernel before shutting it down, and ipykernel logs that as an ERROR on
     # the runner's stderr; errors of the notebook itself arrive as cell outputs all the same

@@ -18,8 +18,9 @@ import twinlab
 from .clinic import Clinic
 from .core import SeedLike, SpecError, atomic_path, resolve_seed, spawn_generators
 from .data import INACTIVITY_TIMEOUT_MINUTES, monthly_view
-from .model import OUTPUTS, simulate_events
+from .model import simulate_events
 from .params import default_space
+from .schema import OUTPUTS
 
 # %% auto #0
 __all__ = ['TABLE_FORMATS', 'SHIPPED', 'place_work', 'audit_events', 'appointments_table', 'inbox_table', 'audit_table',

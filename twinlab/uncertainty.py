@@ -5,32 +5,26 @@
 # %% ../nbs/08_uncertainty.ipynb #208d1b6f
 from __future__ import annotations
 
-import datetime as dt
-import tempfile
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
-import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
 from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 
-import twinlab
 from .clinic import Clinic
-from .core import SeedLike, SpecError, resolve_seed, spawn_generators
+from .core import SeedLike, SpecError, check_count, child_seeds, resolve_seed, spawn_generators
 from .metrics import METRICS8, metrics8, per_day
-from .model import OUTPUTS, THETA_PREFIX, simulate
-from .params import ParamSpace, seed_attr
+from .model import simulate
+from .params import ParameterSource
+from .schema import OUTPUTS, THETA_PREFIX, provenance_attrs, seed_attr
 
 # %% auto #0
 __all__ = ['OUTCOMES', 'KEY_OUTCOMES', 'QUANTILES', 'REQUESTS', 'WEEKS', 'outcomes', 'parameter_draws', 'nested_simulate',
-           'split_variance', 'propagate', 'prediction_table', 'plot_fan', 'marginal_medians', 'sobol_design',
-           'clinic_outcomes', 'sobol', 'sobol_table', 'plot_sobol', 'request_summary', 'expected_posterior_variance',
-           'data_value', 'plot_data_value', 'data_value_full']
+           'replicate_simulate', 'split_variance', 'propagate', 'prediction_table', 'marginal_medians', 'sobol_design',
+           'clinic_outcomes', 'sobol', 'sobol_table', 'request_summary', 'expected_posterior_variance', 'data_value']
 
 # %% ../nbs/08_uncertainty.ipynb #7a7540b9
 _PER_8H = "minutes per 8 h of scheduled patient time"
@@ -52,38 +46,21 @@ def outcomes(sim: xr.Dataset, # simulated (or observed) workload on `date`, any 
     return xr.Dataset({k: found[k].assign_attrs(units=u, long_name=ln) for k, (u, ln) in OUTCOMES.items()})
 
 # %% ../nbs/08_uncertainty.ipynb #1fd2dc46
-def _is_posterior(source) -> bool: return hasattr(source, "draws") and hasattr(source, "sample")
+def _checked_source(source) -> ParameterSource:
+    if not isinstance(source, ParameterSource):
+        raise SpecError(f"source: got a {type(source).__name__}, expected a ParameterSource: a ParamSpace (the prior) or a Posterior")
+    return source
 
-def _check_count(n, what: str = "n"):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise SpecError(f"{what}: got {n!r}, expected a whole number >= 1")
-
-def parameter_draws(source, # Posterior, ParamSpace (its prior) or Dataset of parameter sets on `draw` (optional `weight`)
+def parameter_draws(source: ParameterSource, # the prior (ParamSpace) or a Posterior
                     n: int, # number of parameter sets
                     seed: SeedLike = None, # for sampling or resampling
                    ) -> xr.Dataset:
     "`n` parameter sets from `source`, one variable per parameter on dim `draw` numbered 0 .. n-1"
-    _check_count(n)
-    if isinstance(source, ParamSpace) or _is_posterior(source): theta = source.sample(n, seed=seed)
-    elif not isinstance(source, xr.Dataset):
-        raise SpecError(f"source: got a {type(source).__name__}, expected a Posterior, a ParamSpace or an xarray Dataset of parameter sets on 'draw'")
-    elif "weight" in source:
-        w = source["weight"].values.astype(float)
-        if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
-            raise SpecError("source['weight']: expected finite non-negative weights with a positive sum")
-        rng = spawn_generators(seed, 1)[0]
-        theta = source.drop_vars("weight").isel(draw=np.sort(rng.choice(w.size, size=n, p=w / w.sum())))
-    elif n > source.sizes.get("draw", 0):
-        raise SpecError(f"n = {n}: the source dataset holds only {source.sizes.get('draw', 0)} parameter sets (and no weights to resample by)")
-    else: theta = source.isel(draw=slice(0, n))
-    return theta.assign_coords(draw=np.arange(n))
-
-def _child_seeds(seed: SeedLike, k: int) -> list[int]:
-    "`k` independent integer seeds derived from `seed` (one per stage of a computation)"
-    return [int(g.integers(2**63)) for g in spawn_generators(seed, k)]
+    check_count("n", n)
+    return _checked_source(source).sample(n, seed=seed).assign_coords(draw=np.arange(n))
 
 # %% ../nbs/08_uncertainty.ipynb #5be0c996
-def nested_simulate(source, # Posterior, ParamSpace (its prior) or Dataset of parameter sets on `draw`
+def nested_simulate(source: ParameterSource, # the prior (ParamSpace) or a Posterior
                     clinic: Clinic, # providers, templates, holidays
                     start=None, # first date; default clinic.start
                     days: int | None = None, # calendar days; default through clinic.end
@@ -93,20 +70,31 @@ def nested_simulate(source, # Posterior, ParamSpace (its prior) or Dataset of pa
                     workers: int | None = None, # threads (results do not depend on it)
                    ) -> xr.Dataset:
     "Outputs on dims (draw, replicate, provider, date): `replicates` simulations of each of `n` parameter sets"
-    _check_count(replicates, "replicates")
-    if replicates < 2: raise SpecError(f"replicates: got {replicates}, expected at least 2 (the aleatory variance needs two runs of each parameter set)")
+    check_count("replicates", replicates, 2)   # the aleatory variance needs two runs of each parameter set
     seed = resolve_seed(seed)
-    for_params, for_sims = _child_seeds(seed, 2)
-    theta = parameter_draws(source, n, for_params)
+    for_params, for_sims = child_seeds(seed, 2)
+    ens = replicate_simulate(parameter_draws(source, n, for_params), clinic, start, days, replicates, for_sims, workers)
+    return ens.assign_attrs(title=f"Nested simulation ({n} parameter sets x {replicates} replicates): {clinic.name}",
+                            source="twinlab.uncertainty.nested_simulate", seed=seed_attr(seed))
+
+def replicate_simulate(theta: xr.Dataset, # parameter sets on dim `draw`
+                       clinic: Clinic, # providers, templates, holidays
+                       start=None, # first date; default clinic.start
+                       days: int | None = None, # calendar days; default through clinic.end
+                       replicates: int = 2, # simulations of each parameter set on independent random streams
+                       seed: SeedLike = None, # root seed of the simulations
+                       workers: int | None = None, # threads (results do not depend on it)
+                      ) -> xr.Dataset:
+    "Outputs on dims (draw, replicate, provider, date): `replicates` simulations of each given parameter set"
+    n = theta.sizes["draw"]
     each = theta.isel(draw=np.repeat(np.arange(n), replicates)).assign_coords(draw=np.arange(n * replicates))
-    sim = simulate(clinic, each, start=start, days=days, seed=for_sims, workers=workers)
+    sim = simulate(clinic, each, start=start, days=days, seed=seed, workers=workers)
     dims, (P, T) = ("draw", "replicate", "provider", "date"), (sim.sizes["provider"], sim.sizes["date"])
     data = {v: (dims, sim[v].values.reshape(n, replicates, P, T), sim[v].attrs) for v in sim.data_vars}
     params = {THETA_PREFIX + k: ("draw", theta[k].values, theta[k].attrs) for k in theta.data_vars}
     return xr.Dataset(data, coords={"draw": np.arange(n), "replicate": np.arange(replicates), "provider": sim["provider"].values,
                                     "date": sim["date"].values, **params},
-                      attrs={**sim.attrs, "title": f"Nested simulation ({n} parameter sets x {replicates} replicates): {clinic.name}",
-                             "source": "twinlab.uncertainty.nested_simulate", "seed": seed_attr(seed)})
+                      attrs=sim.attrs)
 
 def _split(x: xr.DataArray) -> xr.DataArray:
     "Total, epistemic and aleatory variance of one variable with dims draw and replicate (one-way random-effects ANOVA)"
@@ -131,7 +119,7 @@ def _summarise(ens: xr.Dataset, quantiles) -> xr.Dataset:
     for v in q.data_vars: q[v].attrs["long_name"] = f"{ens[v].attrs.get('long_name', v)}: predictive quantiles"
     return q.merge(split_variance(ens).rename({v: f"{v}_variance" for v in ens.data_vars}))
 
-def propagate(posterior, # Posterior, ParamSpace (the prior) or Dataset of parameter sets on `draw`
+def propagate(posterior: ParameterSource, # a Posterior, or the prior (ParamSpace)
               clinic: Clinic, # providers, templates, holidays
               start=None, # first date; default clinic.start
               days: int | None = None, # calendar days; default through clinic.end
@@ -147,17 +135,10 @@ def propagate(posterior, # Posterior, ParamSpace (the prior) or Dataset of param
     whole = per_provider.mean("provider", keep_attrs=True)
     clinic_level = _summarise(whole, quantiles)
     out = xr.merge([_summarise(per_provider, quantiles), clinic_level.rename({v: f"clinic_{v}" for v in clinic_level.data_vars})])
-    out.attrs = dict(title=f"Predictive distribution: {clinic.name}", source="twinlab.uncertainty.propagate",
-                     twinlab_version=twinlab.__version__, seed=ens.attrs["seed"], created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                     parameter_sets=n, replicates=replicates, posterior=_describe(posterior),
-                     clinic_level="clinic_* variables: the mean over providers")
+    out.attrs = provenance_attrs(f"Predictive distribution: {clinic.name}", "twinlab.uncertainty.propagate", ens.attrs["seed"],
+                                 parameter_sets=n, replicates=replicates, posterior=repr(posterior),
+                                 clinic_level="clinic_* variables: the mean over providers")
     return out
-
-def _describe(source) -> str:
-    "What a source of parameter uncertainty is, in a few words (for attrs)"
-    if isinstance(source, ParamSpace): return f"prior ({len(source)} parameters)"
-    if _is_posterior(source): return f"posterior ({source.draws.attrs.get('method', 'calibrated')}, tier {source.draws.attrs.get('tier', '?')})"
-    return f"dataset of {source.sizes.get('draw', 0)} parameter sets" + (" (weighted)" if "weight" in source else "")
 
 # %% ../nbs/08_uncertainty.ipynb #5c1cfce3
 def prediction_table(pred: xr.Dataset, # from `propagate`
@@ -176,70 +157,33 @@ def prediction_table(pred: xr.Dataset, # from `propagate`
         raise SpecError(f"provider {provider!r} is not in the prediction; it has {', '.join(map(str, pred['provider'].values))}")
     return pd.DataFrame({n: values(n) for n in names}).T.rename_axis("outcome")
 
-def plot_fan(pred: xr.Dataset, # from `propagate`
-             variable: str, # a daily output of twinlab.model.OUTPUTS
-             provider: str | None = None, # a provider id; None: the clinic (mean over providers)
-             ax=None, # matplotlib Axes; default a new figure
-            ):
-    "Fan chart of a daily output: median and nested predictive intervals over the dates"
-    if variable not in OUTPUTS: raise SpecError(f"variable {variable!r}: expected a daily output, one of {', '.join(OUTPUTS)}")
-    v = pred[f"clinic_{variable}"] if provider is None else pred[variable].sel(provider=provider)
-    ax = ax or plt.subplots(figsize=(8, 3))[1]
-    qs = sorted(v["quantile"].values)
-    for lo, hi in zip(qs[:len(qs) // 2], qs[::-1]):
-        ax.fill_between(v["date"].values, v.sel(quantile=lo), v.sel(quantile=hi), color="tab:blue", alpha=0.25, lw=0,
-                        label=f"{hi - lo:.0%} interval")
-    ax.plot(v["date"].values, v.sel(quantile=0.5), color="tab:blue", lw=1, label="median")
-    ax.set_ylabel(f"{v.attrs['units']}", fontsize=8)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
-    ax.set_title(f"{OUTPUTS[variable][1]} — {'clinic mean over providers' if provider is None else provider}", fontsize=9)
-    ax.legend(fontsize=7, loc="upper right")
-    return ax
 
 # %% ../nbs/08_uncertainty.ipynb #fcf12cc3
-def _draws_of(source) -> xr.Dataset:
-    "The parameter sets (and weights) of a posterior or dataset source"
-    return source.draws if _is_posterior(source) else source
-
-def _names_of(source) -> list[str]:
-    if isinstance(source, ParamSpace): return source.names
-    if not (_is_posterior(source) or isinstance(source, xr.Dataset)):
-        raise SpecError(f"source: got a {type(source).__name__}, expected a Posterior, a ParamSpace or an xarray Dataset of parameter sets on 'draw'")
-    return [v for v in _draws_of(source).data_vars if v != "weight"]
-
-def _quantile_functions(source, names: list[str]) -> dict[str, Callable]:
-    "Each parameter's quantile function: the prior's, or the weighted empirical one of the draws"
-    if isinstance(source, ParamSpace): return {n: source[n].prior.ppf for n in names}
-    draws = _draws_of(source)
-    w = draws["weight"].values if "weight" in draws else None
-    return {n: partial(np.quantile, draws[n].values.astype(float), weights=w, method="inverted_cdf") for n in names}
-
-def marginal_medians(source, # Posterior, ParamSpace or Dataset of parameter sets
+def marginal_medians(source: ParameterSource, # the prior (ParamSpace) or a Posterior
                     ) -> dict[str, float]:
     "The median of every parameter: the prior's, or the weighted median of the draws"
-    f = _quantile_functions(source, _names_of(source))
-    return {n: float(q(0.5)) for n, q in f.items()}
+    return {n: float(q) for n, q in _checked_source(source).quantiles(0.5).items()}
 
-def sobol_design(source, # Posterior, ParamSpace (its prior) or Dataset of parameter sets (their marginals)
+def sobol_design(source: ParameterSource, # the prior (ParamSpace) or a Posterior (its marginals)
                  n: int, # base sample size N, a power of 2
                  params: list[str] | None = None, # parameters to vary; None: all; the others are held at their median
                  second_order: bool = False, # also design for second-order indices
                  seed: SeedLike = None, # seed of the scrambled Sobol' sequence
                 ) -> tuple[dict, list[xr.Dataset]]:
     "SALib's problem and the blocks of its Saltelli design as parameter sets: block k holds row k of every base point"
-    names = _names_of(source)
+    names = _checked_source(source).names
     params = list(names if params is None else params)
     unknown = [p for p in params if p not in names]
     if unknown: raise SpecError(f"params: unknown parameter {', '.join(map(repr, unknown))}; known: {', '.join(names)}")
     if not params or len(set(params)) < len(params): raise SpecError(f"params: got {params!r}, expected distinct parameter names")
-    _check_count(n)
+    check_count("n", n)
     if n & (n - 1): raise SpecError(f"n = {n}: expected a power of 2 (the balance of Sobol' sequences needs it), e.g. {1 << int(n).bit_length()}")
     problem = {"num_vars": len(params), "names": params, "bounds": [[0.0, 1.0]] * len(params)}
     u = salib_sample.sample(problem, n, calc_second_order=second_order, seed=resolve_seed(seed))
     u = u.reshape(n, -1, len(params))   # SALib's row order: for each base point j, its rows A, AB^1 .. AB^D, (BA^1 .. BA^D,) B
-    ppf, fixed = _quantile_functions(source, params), marginal_medians(source)
+    fixed = marginal_medians(source)
     def block(k):
-        values = {**{p: np.full(n, fixed[p]) for p in names}, **{p: ppf[p](u[:, k, i]) for i, p in enumerate(params)}}
+        values = {**{p: np.full(n, fixed[p]) for p in names}, **{p: source.quantiles(u[:, k, i], [p])[p] for i, p in enumerate(params)}}
         return xr.Dataset({p: ("draw", values[p]) for p in names}, coords={"draw": np.arange(n)})
     return problem, [block(k) for k in range(u.shape[1])]
 
@@ -256,7 +200,7 @@ def clinic_outcomes(clinic: Clinic, # providers, templates, holidays
     sim = simulate(clinic, theta, start=start, days=days, seed=seed, workers=workers)
     return outcomes(sim)[list(names)].mean("provider", keep_attrs=True).reset_coords(drop=True)
 
-def sobol(source, # Posterior, ParamSpace (its prior) or Dataset of parameter sets (their marginals)
+def sobol(source: ParameterSource, # the prior (ParamSpace) or a Posterior (its marginals)
           model: Clinic | Callable, # a Clinic (its key outcomes), or f(theta: Dataset on draw, seed) -> Dataset on draw
           n: int = 1024, # base sample size N (a power of 2): N(D + 2) model runs, N(2D + 2) with second order
           params: list[str] | None = None, # parameters to vary; None: all; the others are held at their median
@@ -271,7 +215,7 @@ def sobol(source, # Posterior, ParamSpace (its prior) or Dataset of parameter se
          ) -> xr.Dataset:
     "Sobol indices S1 and ST (and S2) with confidence half-widths, on dims (output, param)"
     seed = resolve_seed(seed)
-    for_design, for_model, for_bootstrap = _child_seeds(seed, 3)
+    for_design, for_model, for_bootstrap = child_seeds(seed, 3)
     if isinstance(model, Clinic): model = partial(clinic_outcomes, model, start=start, days=days, names=outputs, workers=workers)
     problem, blocks = sobol_design(source, n, params, second_order, for_design)
     runs = xr.concat([model(b, for_model) for b in blocks], dim="block", coords="minimal", compat="override").transpose("draw", "block")
@@ -292,12 +236,11 @@ def sobol(source, # Posterior, ParamSpace (its prior) or Dataset of parameter se
              "variance": ("output", y.var(["draw", "block"]).values, {"units": "(output units)^2", "long_name": "variance of the output over all runs"})}
     coords = {"output": list(runs.data_vars), "param": names, **({"param2": names} if second_order else {}),
               "output_units": ("output", [runs[v].attrs.get("units", "") for v in runs.data_vars])}
-    return xr.Dataset(data, coords=coords, attrs={
-        "title": "Sobol sensitivity indices", "source": "twinlab.uncertainty.sobol (SALib Saltelli design and sobol.analyze)",
-        "twinlab_version": twinlab.__version__, "seed": seed_attr(seed), "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "base_sample_size": n, "model_runs": n * len(blocks), "inputs": _describe(source), "conf_level": conf_level,
-        "random_streams": "common random numbers: every block of the design runs draw j on stream j",
-        "held_at_median": ", ".join(p for p in _names_of(source) if p not in names) or "none"})
+    return xr.Dataset(data, coords=coords, attrs=provenance_attrs(
+        "Sobol sensitivity indices", "twinlab.uncertainty.sobol (SALib Saltelli design and sobol.analyze)", seed,
+        base_sample_size=n, model_runs=n * len(blocks), inputs=repr(source), conf_level=conf_level,
+        random_streams="common random numbers: every block of the design runs draw j on stream j",
+        held_at_median=", ".join(p for p in source.names if p not in names) or "none"))
 
 # %% ../nbs/08_uncertainty.ipynb #452e5b4c
 def sobol_table(res: xr.Dataset, # from `sobol`
@@ -308,20 +251,6 @@ def sobol_table(res: xr.Dataset, # from `sobol`
     r = res.sel(output=output)
     return pd.DataFrame({k: r[k].values for k in ("S1", "S1_conf", "ST", "ST_conf")}, index=pd.Index(r["param"].values, name="param")).sort_values("ST", ascending=False)
 
-def plot_sobol(res: xr.Dataset, # from `sobol`
-               output: str, # one of res.output
-               top: int | None = 10, # the parameters with the largest ST; None: all
-               ax=None, # matplotlib Axes; default a new figure
-              ):
-    "Horizontal bars of S1 and ST with their confidence intervals"
-    t = sobol_table(res, output).head(top).iloc[::-1]
-    ax = ax or plt.subplots(figsize=(5, 0.3 * len(t) + 1))[1]
-    y = np.arange(len(t))
-    ax.barh(y + 0.2, t["ST"], 0.4, xerr=t["ST_conf"], color="tab:orange", label="total (ST)", error_kw={"lw": 0.8})
-    ax.barh(y - 0.2, t["S1"], 0.4, xerr=t["S1_conf"], color="tab:blue", label="first order (S1)", error_kw={"lw": 0.8})
-    ax.set_yticks(y, t.index, fontsize=7); ax.axvline(0, color="0.5", lw=0.5)
-    ax.set_xlabel("share of predictive variance", fontsize=8); ax.set_title(output, fontsize=9); ax.legend(fontsize=7)
-    return ax
 
 # %% ../nbs/08_uncertainty.ipynb #4bf7f6dc
 REQUESTS = {  # request (an optional table of the clinic data format) -> the twin's variables it measures (see twinlab.data)
@@ -368,7 +297,7 @@ def expected_posterior_variance(features: np.ndarray, # (sample, k) summaries of
 # %% ../nbs/08_uncertainty.ipynb #dcc3072a
 _CHUNK_DRAWS = 250   # parameter sets simulated at once for the data: 250 x 8 providers x 364 days x 15 variables x 4 B = 44 MB
 
-def data_value(posterior, # Posterior, ParamSpace (the prior) or Dataset of parameter sets: what is known now
+def data_value(posterior: ParameterSource, # a Posterior, or the prior (ParamSpace): what is known now
                clinic: Clinic, # providers, templates, holidays
                outputs=("ehr_time8",), # outcomes to predict, from OUTCOMES (clinic mean over providers)
                requests=tuple(REQUESTS), # data requests, keys of REQUESTS
@@ -383,12 +312,12 @@ def data_value(posterior, # Posterior, ParamSpace (the prior) or Dataset of para
     "Expected predictive SD of each outcome after each data request, by the regression approximation of the preposterior analysis"
     unknown = [r for r in requests if r not in REQUESTS] + [o for o in outputs if o not in OUTCOMES]
     if unknown: raise SpecError(f"unknown request or outcome {', '.join(map(repr, unknown))}; requests: {', '.join(REQUESTS)}; outcomes: {', '.join(OUTCOMES)}")
-    if not weeks or any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1 for w in weeks):
-        raise SpecError(f"weeks: got {weeks!r}, expected whole numbers of weeks >= 1")
+    if not weeks: raise SpecError("weeks: got none, expected whole numbers of weeks >= 1")
+    for w in weeks: check_count("weeks", w)
     seed = resolve_seed(seed)
-    for_params, for_data, for_outcome, for_folds = _child_seeds(seed, 4)
+    for_params, for_data, for_outcome, for_folds = child_seeds(seed, 4)
     theta = parameter_draws(posterior, n, for_params)
-    outcome = outcomes(nested_simulate(theta, clinic, start, days, n, 2, for_outcome, workers))[list(outputs)].mean("provider", keep_attrs=True)
+    outcome = outcomes(replicate_simulate(theta, clinic, start, days, 2, for_outcome, workers))[list(outputs)].mean("provider", keep_attrs=True)
     split = split_variance(outcome)
     first_day = pd.Timestamp(clinic.start if start is None else start)
     days = (clinic.end - first_day.date()).days + 1 if days is None else days
@@ -411,87 +340,8 @@ def data_value(posterior, # Posterior, ParamSpace (the prior) or Dataset of para
                          "sd_after": np.sqrt(left + aleatory), "sd_floor": np.sqrt(aleatory), "variance_reduction": 1 - (left + aleatory) / now,
                          "epistemic_reduction": 1 - left / epistemic if epistemic > 0 else np.nan})
     table = pd.DataFrame(rows)
-    table.attrs = {"title": f"Expected value of data requests: {clinic.name}", "source": "twinlab.uncertainty.data_value (regression approximation)",
-                   "twinlab_version": twinlab.__version__, "seed": seed_attr(seed), "parameter_sets": n, "posterior": _describe(posterior),
-                   "outcome_period": f"{days} days from {first_day.date()}", "data_period": f"the weeks before {first_day.date()}"}
+    table.attrs = provenance_attrs(f"Expected value of data requests: {clinic.name}", "twinlab.uncertainty.data_value (regression approximation)",
+                                   seed, parameter_sets=n, posterior=repr(posterior),
+                                   outcome_period=f"{days} days from {first_day.date()}", data_period=f"the weeks before {first_day.date()}")
     return table
 
-def plot_data_value(table: pd.DataFrame, # from `data_value`
-                    output: str | None = None, # an outcome of the table; None: its first
-                    ax=None, # matplotlib Axes; default a new figure
-                   ):
-    "Bars of the expected predictive SD after each request and length, against the SD now and the floor no data can remove"
-    output = output or table["output"].iloc[0]
-    t = table[table["output"] == output]
-    if t.empty: raise SpecError(f"output {output!r}: the table has {', '.join(table['output'].unique())}")
-    requests, weeks = list(dict.fromkeys(t["request"])), sorted(t["weeks"].unique())
-    ax = ax or plt.subplots(figsize=(6, 3))[1]
-    width = 0.8 / len(weeks)
-    for i, w in enumerate(weeks):
-        sd = t[t["weeks"] == w].set_index("request").loc[requests, "sd_after"]
-        ax.bar(np.arange(len(requests)) + (i - (len(weeks) - 1) / 2) * width, sd, width, label=f"{w} weeks", color=plt.cm.Blues(0.4 + 0.5 * i / max(len(weeks) - 1, 1)))
-    ax.axhline(t["sd_now"].iloc[0], color="tab:red", lw=1, label="now")
-    ax.axhline(t["sd_floor"].iloc[0], color="0.3", lw=1, ls=":", label="floor (day-to-day randomness)")
-    ax.set_xticks(range(len(requests)), [r.replace("_", " ") for r in requests], fontsize=8)
-    ax.set_ylabel(f"predictive SD\n({t['units'].iloc[0]})", fontsize=8)
-    ax.set_title(f"{output}: expected predictive SD after each data request", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
-    return ax
-
-# %% ../nbs/08_uncertainty.ipynb #1db807b8
-def data_value_full(space: ParamSpace, # the prior: the full procedure calibrates each imagined dataset from it
-                    clinic: Clinic, # providers, templates, holidays
-                    request: str, # a key of REQUESTS
-                    weeks: int, # length of the request, in weeks before `start`
-                    outputs=("ehr_time8",), # outcomes to predict, from OUTCOMES (clinic mean over providers)
-                    datasets: int = 10, # imagined datasets (one calibration each)
-                    n: int = 200, # parameter sets of each propagation
-                    seed: SeedLike = None, # root seed; None: fresh, recorded in the table's attrs
-                    start=None, # first date of the outcome's period; default clinic.start
-                    days: int | None = None, # length of the outcome's period; default through clinic.end
-                    calibrator: Callable | None = None, # f(clinic_data, space, seed) -> Posterior; default twinlab.calibrate.calibrate without checks, not strict
-                    workers: int | None = None, # threads of the simulations (results do not depend on it)
-                   ) -> pd.DataFrame:
-    "Expected predictive SD of each outcome after one data request, by simulating, loading and re-calibrating imagined datasets"
-    from twinlab.data import load_clinic
-    from twinlab.synth import virtual_clinic
-    if calibrator is None:
-        from twinlab.calibrate import calibrate
-        calibrator = partial(calibrate, checks=0, strict=False)   # a non-converged calibration is counted, not fatal
-    if not isinstance(space, ParamSpace): raise SpecError(f"space: got a {type(space).__name__}, expected the ParamSpace (prior) that calibration starts from")
-    if request not in REQUESTS: raise SpecError(f"request {request!r}: expected one of {', '.join(REQUESTS)}")
-    _check_count(weeks, "weeks")
-    if isinstance(datasets, bool) or not isinstance(datasets, (int, np.integer)) or datasets < 2:
-        raise SpecError(f"datasets: got {datasets!r}, expected a whole number >= 2 (the standard error of the average needs two)")
-    seed = resolve_seed(seed)
-    for_truths, for_now, for_sets = _child_seeds(seed, 3)
-    truths = parameter_draws(space, datasets, for_truths)
-    first_day = pd.Timestamp(clinic.start if start is None else start)
-    variance = lambda pred, o: pred[f"clinic_{o}_variance"]
-    now = propagate(space, clinic, start, days, n, for_now, workers=workers)
-    after, converged = {o: [] for o in outputs}, 0
-    for k, (s_data, s_cal, s_pred) in enumerate(np.reshape(_child_seeds(for_sets, 3 * datasets), (datasets, 3))):
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp) / "clinic"
-            virtual_clinic(folder, clinic, truth={p: float(truths[p][k]) for p in truths.data_vars}, seed=int(s_data),
-                           start=(first_day - pd.Timedelta(weeks=weeks)).date(), days=7 * weeks)
-            for f in folder.iterdir():
-                if f.stem in REQUESTS and f.stem != request: f.unlink()
-            data = load_clinic(folder, salt="preposterior")   # pseudonyms never leave this function
-        post = calibrator(data, space, seed=int(s_cal))
-        converged += bool(getattr(post, "converged", True))
-        pred = propagate(post, clinic, start, days, n, int(s_pred), workers=workers)
-        for o in outputs: after[o].append(variance(pred, o).values)
-    rows = []
-    for o in outputs:
-        v_now, v_after = variance(now, o), np.array(after[o])   # (dataset, component: total, epistemic, aleatory)
-        total, epistemic = v_after[:, 0].mean(), v_after[:, 1].mean()
-        rows.append({"output": o, "units": OUTCOMES[o][0], "request": request, "weeks": weeks, "sd_now": np.sqrt(float(v_now.sel(component="total"))),
-                     "sd_after": np.sqrt(total), "sd_after_se": v_after[:, 0].std(ddof=1) / np.sqrt(datasets) / (2 * np.sqrt(total)),
-                     "sd_floor": np.sqrt(v_after[:, 2].mean()), "variance_reduction": 1 - total / float(v_now.sel(component="total")),
-                     "epistemic_reduction": 1 - epistemic / float(v_now.sel(component="epistemic")), "datasets": datasets, "converged": converged})
-    table = pd.DataFrame(rows)
-    table.attrs = {"title": f"Expected value of a data request (full procedure): {clinic.name}", "source": "twinlab.uncertainty.data_value_full",
-                   "twinlab_version": twinlab.__version__, "seed": seed_attr(seed), "parameter_sets": n, "posterior": _describe(space),
-                   "calibrator": repr(calibrator)}
-    return table

@@ -13,15 +13,16 @@ import numpy as np
 import scipy.stats as st
 from scipy.special import expit
 import statsmodels.api as sm
+from sklearn.linear_model import RidgeCV
 
 from .params import ParamSpace
 from .posterior import ess
 from .summaries import SummaryTargets
 
 # %% auto #0
-__all__ = ['link', 'unlink', 'LinkedPrior', 'Projection', 'fit_projection', 'regression_adjust', 'weighted_moments', 'ABCProblem',
-           'pilot', 'screen', 'Population', 'PopulationSampler', 'SMCABC', 'kernel_covariance', 'importance_weights',
-           'run_abc', 'smc_sampler']
+__all__ = ['RIDGE_ALPHAS', 'link', 'unlink', 'LinkedPrior', 'Projection', 'fit_projection', 'regression_adjust',
+           'weighted_moments', 'ABCProblem', 'pilot', 'screen', 'Population', 'PopulationSampler', 'SMCABC',
+           'kernel_covariance', 'importance_weights', 'run_abc', 'smc_sampler']
 
 # %% ../nbs/07c_abc.ipynb #dd64e962
 def link(space: ParamSpace, names: list, x: np.ndarray) -> np.ndarray:
@@ -63,11 +64,11 @@ class LinkedPrior:
 # %% ../nbs/07c_abc.ipynb #3c233b88
 @dataclass
 class Projection:
-    "Semi-automatic ABC summaries: each parameter (link scale) predicted from the summaries by least squares on pilot simulations"
+    "Semi-automatic ABC summaries: each parameter (link scale) predicted from the summaries by ridge regression on pilot simulations"
     centre: np.ndarray # (K,) pilot medians of the summaries
     spread: np.ndarray # (K,) pilot MADs of the summaries
     positive: np.ndarray # (K,) bool: the summary also enters as its log
-    coef: np.ndarray # (features, parameters) least-squares coefficients
+    coef: np.ndarray # (features, parameters) regression coefficients (intercept first)
     scale: np.ndarray # (parameters,) prior sd of each parameter on the link scale
 
     def features(self, s: np.ndarray) -> np.ndarray:
@@ -80,6 +81,8 @@ class Projection:
         "(D, parameters): predicted parameters in units of their prior sd"
         return self.features(s) @ self.coef / self.scale
 
+RIDGE_ALPHAS = np.logspace(-3, 5, 33) # penalties tried by leave-one-out cross-validation, on standardised features
+
 def fit_projection(s: np.ndarray, # (n, K) summaries of pilot simulations
                    t: np.ndarray, # (n, parameters) their parameters on the link scale
                   ) -> tuple[Projection, np.ndarray]:
@@ -91,7 +94,10 @@ def fit_projection(s: np.ndarray, # (n, K) summaries of pilot simulations
     spread = np.where(spread > 0, spread, np.where(s.std(0) > 0, s.std(0), 1.0))
     proj = Projection(centre, spread, (s > 0).all(0) & (centre > 0), np.zeros(0), t.std(0))
     F = proj.features(s)
-    proj.coef = np.linalg.lstsq(F, t, rcond=None)[0]
+    sd = F[:, 1:].std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    ridge = RidgeCV(alphas=RIDGE_ALPHAS, alpha_per_target=True).fit(F[:, 1:] / sd, t)
+    proj.coef = np.vstack([np.atleast_1d(ridge.intercept_)[None], np.atleast_2d(ridge.coef_).T / sd[:, None]])
     r2 = 1 - (t - F @ proj.coef).var(0) / t.var(0)
     return proj, 1 - (1 - r2) * (len(t) - 1) / (len(t) - F.shape[1])
 
@@ -276,10 +282,11 @@ def _round_info(pop: Population, particles: int, mean: np.ndarray, sd: np.ndarra
         info["sd_ratio"] = float(np.min(np.where(previous[1] > 0, sd / previous[1], 1)))
     return info
 
-def _settled(rounds: list, tolerance: float) -> str | None:
+def _settled(rounds: list, tolerance: float, parameters: int) -> str | None:
     "Why the last round counts as converged, or None"
     if len(rounds) < 2: return None
-    info, noise = rounds[-1], 2 * np.sqrt(1 / rounds[-1]["ess"] + 1 / rounds[-2]["ess"])   # two Monte Carlo standard errors of a change of mean, in sds
+    z = st.norm.ppf(1 - 0.025 / parameters)   # the largest of `parameters` changes stays below z standard errors with 95% probability (Bonferroni)
+    info, noise = rounds[-1], z * np.sqrt(1 / rounds[-1]["ess"] + 1 / rounds[-2]["ess"])   # Monte Carlo error of a change of mean, in sds
     if info["mean_shift"] < tolerance + noise and info["sd_ratio"] > 1 - tolerance:
         return (f"round {len(rounds) - 1} moved no mean by more than {tolerance} sd (+ {noise:.2f} sd of Monte Carlo error) "
                 f"and shrank no sd by more than {tolerance:.0%}")
@@ -308,7 +315,7 @@ def run_abc(problem: ABCProblem, # the problem, with its projection
         mean, sd = weighted_moments(link(problem.space, names, x), pop.weights)
         rounds.append(_round_info(pop, particles, mean, sd, previous))
         previous = (mean, sd)
-        if (settled := _settled(rounds, tolerance)): return _final(problem, pop, x), rounds, True, settled
+        if (settled := _settled(rounds, tolerance, len(names))): return _final(problem, pop, x), rounds, True, settled
         if sum(i["simulations"] for i in rounds) >= max_simulations:
             why = f"reached max_simulations = {max_simulations} ({sum(i['simulations'] for i in rounds)} simulations)"
             break

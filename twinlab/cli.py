@@ -270,3 +270,40 @@ def _uncertainty(args):
     rows = (table if ds is None else table.reset_index()).to_dict("records")
     if args.json: print_result({"analysis": args.analysis, "seed": seed, "out": args.out, "rows": rows}, True)
     else: print(f"{args.analysis}: seed {seed}{', written to ' + args.out if args.out else ''}\n{table.round(3).to_string()}")
+
+# %% ../nbs/10_cli.ipynb #a16e2f01
+def _add_import_arguments(p):
+    sub = p.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    q = sub.add_parser("epic-signal", help="Epic Signal Provider Efficiency Profile workbook -> tier-1 clinic data directory",
+                       description="Epic Signal Provider Efficiency Profile workbook -> tier-1 clinic data directory (see docs/vendor-imports.md)")
+    q.add_argument("file", help="the workbook (.xlsx) with Time and Messages sheets")
+    q.add_argument("--name", help="clinic name (default: the workbook's file name)")
+    q.add_argument("--timezone", default="UTC", help="IANA time zone of the clinic (default UTC)")
+    q.add_argument("--roster", help="roster table with every provider (default: FTE and panel size estimated, with a warning)")
+    q.add_argument("--templates", help="templates table (default: approximated from scheduled days and hours, with a warning)")
+    q = sub.add_parser("access-log", help="raw EHR access log (CSV or Parquet) -> audit_log of a tier-3 clinic data directory",
+                       description="raw EHR access log (CSV or Parquet) -> audit_log of a tier-3 clinic data directory (see docs/vendor-imports.md)")
+    q.add_argument("file", help="the access log, CSV or Parquet")
+    q.add_argument("--mapping", help="CSV metric_name,activity (default: the shipped Epic mapping)")
+    q.add_argument("--clinic", help="a clinic data directory whose clinic.yaml, roster and templates to copy (default: assumed, with a warning)")
+    q.add_argument("--name", help="clinic name when no --clinic (default: the log's file name)")
+    q.add_argument("--timezone", default="UTC", help="IANA time zone when no --clinic (default UTC)")
+    q.add_argument("--role", default="MD", help="roster role of every user when no --clinic (default MD)")
+    for role, col in (("user", "USER_ID"), ("time", "ACCESS_TIME"), ("action", "METRIC_NAME"), ("patient", "PAT_ID"), ("workstation", "WORKSTATION_ID")):
+        q.add_argument(f"--{role}-column", default=col, help=f"column of the {role} (default {col})")
+    for q in sub.choices.values():
+        q.add_argument("--out", required=True, help="clinic data directory to write (replaced as a whole)")
+        q.add_argument("--json", action="store_true", help="print JSON")
+
+@command("import", "Import what clinics have: an Epic Signal workbook (epic-signal) or a raw EHR access log (access-log).",
+         _add_import_arguments)
+def _import(args):
+    from twinlab import vendor
+    if args.source == "epic-signal":
+        s = vendor.import_signal(args.file, args.out, name=args.name, timezone=args.timezone, roster=args.roster, templates=args.templates)
+    else:
+        columns = {r: getattr(args, f"{r}_column") for r in ("user", "time", "action", "patient", "workstation")}
+        s = vendor.import_access_log(args.file, args.out, mapping=args.mapping, clinic=args.clinic, columns=columns, name=args.name,
+                                     timezone=args.timezone, role=args.role)
+    for w in s["warnings"]: print(f"warning: {w}", file=sys.stderr)
+    print_result(s if args.json else {k: v for k, v in s.items() if k != "warnings"}, args.json)

@@ -77,3 +77,13 @@ def test_validate_exits_non_zero_and_locates_the_problem(tmp_path):
 def test_twinlab_errors_are_one_line_with_exit_code_2(tmp_path):
     out = run("synth", "--out", str(tmp_path / "vc"), "--late-entries", "1.5")
     assert out.returncode == 2 and out.stderr.startswith("error: ") and "Traceback" not in out.stderr
+
+
+def test_json_failure_prints_an_error_object(tmp_path):
+    out = run("synth", "--out", str(tmp_path / "vc"), "--late-entries", "1.5", "--json")
+    error = json.loads(out.stdout)["error"]
+    assert out.returncode == 2 and out.stderr.startswith("error: ")
+    assert error["type"] == "SpecError" and error["message"] == out.stderr.removeprefix("error: ").strip()
+    out = run("calibrate", str(tmp_path / "missing"), "--out", str(tmp_path / "p.nc"), "--json")
+    assert out.returncode == 2 and json.loads(out.stdout)["error"]["type"] == "DataError"
+    assert not (tmp_path / "p.nc").exists()

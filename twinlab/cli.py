@@ -14,7 +14,7 @@ import twinlab
 from .core import SeedLike, TwinlabError
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'build_parser', 'main', 'print_result', 'calibrate_dir', 'calibration_text']
+__all__ = ['COMMANDS', 'command', 'build_parser', 'main', 'error_object', 'print_result', 'calibrate_dir', 'calibration_text']
 
 # %% ../nbs/10_cli.ipynb #479a7755
 COMMANDS: dict[str, tuple] = {}  # name -> (one-line help, add_arguments, run)
@@ -44,7 +44,18 @@ def main(argv: list[str] | None = None, # arguments (default: `sys.argv[1:]`)
     try: return COMMANDS[args.command][2](args) or 0
     except TwinlabError as e:
         print(f"error: {e}", file=sys.stderr)
+        if getattr(args, "json", False): print_result(error_object(e), True)
         return 2
+
+def error_object(e: TwinlabError, # the error a command raised
+                ) -> dict:
+    "What `--json` prints when a command fails: the error's kind and message, and a calibration's diagnostics when it did not converge"
+    error = {"type": type(e).__name__, "message": str(e)}
+    if (post := getattr(e, "posterior", None)) is not None:
+        d, rounds = post.diagnostics.attrs, post.diagnostics.to_dataframe().reset_index()
+        error["calibration"] = {"converged": bool(d["converged"]), "stop_reason": d["stop_reason"], "simulations": int(d["simulations"]),
+                                "rounds": rounds.astype(object).where(rounds.notna(), None).to_dict("records")}   # JSON has no NaN
+    return {"error": error}
 
 def print_result(result: dict, # what the command found or produced
                  as_json: bool, # print JSON instead of aligned text

@@ -79,3 +79,13 @@ def test_shipped_literature_targets_carry_the_shared_figures_unchanged():
     ours, shared = literature_targets(shipped_path("literature_targets.csv")), pd.read_csv(LITERATURE).set_index("id")
     assert ours.index.tolist() == shared.index.tolist()
     assert ours["value"].tolist() == shared["value"].tolist()
+
+
+@needs_export
+def test_default_calibration_converges(lakeside):
+    from twinlab.calibrate import calibrate
+    post = calibrate(lakeside, seed=1)  # the default tier (3) and settings; strict: raises unless it converged
+    assert post.converged
+    # where the twin alone misses summaries, the refit gives each a discrepancy as large as its misfit, which makes the
+    # observed value an ordinary draw: the checks of the refit then find no summary out of reach
+    assert post.checks.attrs["not_reproduced"] == "", post.draws.attrs["model_discrepancy"]

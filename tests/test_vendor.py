@@ -54,9 +54,11 @@ def test_imported_directory_validates_and_calibrates(clinic):
     report = json.loads(run("validate", root / "cal", "--json").stdout)
     assert report["valid"] and report["tier"] == 1
     from twinlab.calibrate import calibrate
-    post = calibrate(load_clinic(root / "cal", salt="t"), seed=1, particles=40, pilot=120, max_rounds=2, max_simulations=400, checks=0,
-                     strict=False)  # a quick run: two rounds are not expected to converge
-    assert post.draws.sizes["draw"] == 40 and np.isclose(post.weights.sum(), 1.0)  # the requested particles, normalised weights
+    with pytest.warns(UserWarning, match="panel sizes are estimated"):
+        post = calibrate(load_clinic(root / "cal", salt="t"), seed=1)  # default settings, strict: raises unless it converges
+    assert post.converged and np.isclose(post.weights.sum(), 1.0)
+    # the estimated panel would hand its own assumption back as messages per panel patient: that summary is left out
+    assert "monthly_messages_per_panel_year" not in post.draws.attrs["summaries"] and "monthly_ehr_per_hour" in post.draws.attrs["summaries"]
 
 
 def test_given_roster_and_templates_are_used(clinic):

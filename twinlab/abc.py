@@ -15,6 +15,7 @@ from scipy.special import expit
 import statsmodels.api as sm
 from sklearn.linear_model import RidgeCV
 
+from .core import SpecError
 from .params import ParamSpace
 from .posterior import ess
 from .summaries import SummaryTargets
@@ -22,7 +23,7 @@ from .summaries import SummaryTargets
 # %% auto #0
 __all__ = ['RIDGE_ALPHAS', 'link', 'unlink', 'LinkedPrior', 'Projection', 'fit_projection', 'regression_adjust',
            'weighted_moments', 'ABCProblem', 'pilot', 'screen', 'Population', 'PopulationSampler', 'SMCABC',
-           'kernel_covariance', 'importance_weights', 'run_abc', 'smc_sampler']
+           'kernel_covariance', 'importance_weights', 'StoppingRule', 'run_abc', 'smc_sampler']
 
 # %% ../nbs/07c_abc.ipynb #dd64e962
 def link(space: ParamSpace, names: list, x: np.ndarray) -> np.ndarray:
@@ -282,44 +283,72 @@ def _round_info(pop: Population, particles: int, mean: np.ndarray, sd: np.ndarra
         info["sd_ratio"] = float(np.min(np.where(previous[1] > 0, sd / previous[1], 1)))
     return info
 
-def _settled(rounds: list, tolerance: float, parameters: int) -> str | None:
-    "Why the last round counts as converged, or None"
-    if len(rounds) < 2: return None
-    z = st.norm.ppf(1 - 0.025 / parameters)   # the largest of `parameters` changes stays below z standard errors with 95% probability (Bonferroni)
-    info, noise = rounds[-1], z * np.sqrt(1 / rounds[-1]["ess"] + 1 / rounds[-2]["ess"])   # Monte Carlo error of a change of mean, in sds
-    if info["mean_shift"] < tolerance + noise and info["sd_ratio"] > 1 - tolerance:
-        return (f"round {len(rounds) - 1} moved no mean by more than {tolerance} sd (+ {noise:.2f} sd of Monte Carlo error) "
-                f"and shrank no sd by more than {tolerance:.0%}")
-    return None
+@dataclass(frozen=True)
+class StoppingRule:
+    "When the SMC-ABC rounds end: converged when the adjusted posterior settles; not converged when a budget is spent or the search stalls"
+    max_rounds: int = 15 # rounds at most
+    max_simulations: int = 40_000 # model runs at most, over all rounds
+    tolerance: float = 0.2 # converged when a round moves no mean by this many sds (+ Monte Carlo error) and shrinks no sd by this share
+    min_acceptance: float = 0.02 # stop when a round accepts a smaller share of its proposals
+    stall: float = 0.03 # stop when the threshold falls by less than this share in each of two rounds in a row
+
+    def __post_init__(self):
+        bad = [f"{name}: got {value!r}, expected {want}" for name, value, ok, want in (
+            ("tolerance", self.tolerance, 0 <= self.tolerance < 1, "a share in [0, 1)"),
+            ("min_acceptance", self.min_acceptance, 0 <= self.min_acceptance < 1, "a share in [0, 1)"),
+            ("stall", self.stall, 0 <= self.stall < 1, "a share in [0, 1)")) if not ok]
+        if bad: raise SpecError("; ".join(bad))
+
+    def settled(self, rounds: list, # per-round diagnostics so far
+                parameters: int, # ABC parameters
+               ) -> str | None:
+        "Why the last round counts as converged, or None"
+        if len(rounds) < 2: return None
+        z = st.norm.ppf(1 - 0.025 / parameters)   # the largest of `parameters` changes stays below z standard errors with 95% probability (Bonferroni)
+        info, noise = rounds[-1], z * np.sqrt(1 / rounds[-1]["ess"] + 1 / rounds[-2]["ess"])   # Monte Carlo error of a change of mean, in sds
+        if info["mean_shift"] < self.tolerance + noise and info["sd_ratio"] > 1 - self.tolerance:
+            return (f"round {len(rounds) - 1} moved no mean by more than {self.tolerance} sd (+ {noise:.2f} sd of Monte Carlo error) "
+                    f"and shrank no sd by more than {self.tolerance:.0%}")
+        return None
+
+    def stopped(self, rounds: list, # per-round diagnostics so far
+               ) -> str | None:
+        "Why the search ends without converging, or None"
+        spent, last = sum(i["simulations"] for i in rounds), rounds[-1]
+        if spent >= self.max_simulations: return f"reached max_simulations = {self.max_simulations} ({spent} simulations)"
+        if len(rounds) >= self.max_rounds: return f"reached max_rounds = {self.max_rounds}"
+        if len(rounds) > 1 and last["acceptance"] < self.min_acceptance:
+            return (f"round {len(rounds) - 1} accepted {last['acceptance']:.1%} of its proposals (min_acceptance = {self.min_acceptance:.0%}): "
+                    "the twin reaches the data's neighbourhood only rarely")
+        falls = [1 - b["threshold"] / a["threshold"] for a, b in zip(rounds[-3:-1], rounds[-2:])]
+        if len(rounds) >= 3 and max(falls) < self.stall:
+            return (f"the threshold stalled at {last['threshold']:.3g} (it fell by {', '.join(f'{f:.1%}' for f in falls)} in the last two rounds; "
+                    f"stall = {self.stall:.0%}): the twin comes no closer to the data")
+        return None
 
 def run_abc(problem: ABCProblem, # the problem, with its projection
             sampler: PopulationSampler, # the engine (e.g. `smc_sampler(problem, ...)`)
             particles: int, # population size
-            max_rounds: int, # rounds at most
-            max_simulations: int, # model runs at most, over all rounds
-            tolerance: float, # converged when a round moves no mean by this many sds (+ Monte Carlo error) and shrinks no sd by this share
+            rule: StoppingRule, # when to stop
             rng: np.random.Generator, # stream of the engine
            ) -> tuple[dict, list[dict], bool, str]:
     "Rounds until the adjusted posterior settles: final draws and weights, per-round diagnostics, converged, why it stopped"
     names, K = list(problem.abc), len(problem.targets.observed)
-    rounds, previous, pop, why = [], None, None, f"reached max_rounds = {max_rounds}"
-    for r in range(max_rounds):
+    rounds, previous, pop = [], None, None
+    while True:
         spent = sum(i["simulations"] for i in rounds)
-        new = sampler.first(particles, rng) if pop is None else sampler.next(pop, particles, max_simulations - spent, rng)
+        new = sampler.first(particles, rng) if pop is None else sampler.next(pop, particles, rule.max_simulations - spent, rng)
         if new is None:
-            why = f"reached max_simulations = {max_simulations} ({spent} simulations) before round {r} had {particles} draws"
-            break
+            why = f"reached max_simulations = {rule.max_simulations} ({spent} simulations) before round {len(rounds)} had {particles} draws"
+            return _final(problem, pop, x), rounds, False, why
         pop = new
         x = regression_adjust(problem.space, names, unlink(problem.space, names, pop.theta), pop.weights,
                               problem.distance_units(pop.outputs[:, :K]), pop.distance)
         mean, sd = weighted_moments(link(problem.space, names, x), pop.weights)
         rounds.append(_round_info(pop, particles, mean, sd, previous))
         previous = (mean, sd)
-        if (settled := _settled(rounds, tolerance, len(names))): return _final(problem, pop, x), rounds, True, settled
-        if sum(i["simulations"] for i in rounds) >= max_simulations:
-            why = f"reached max_simulations = {max_simulations} ({sum(i['simulations'] for i in rounds)} simulations)"
-            break
-    return _final(problem, pop, x), rounds, False, why
+        if (settled := rule.settled(rounds, len(names))): return _final(problem, pop, x), rounds, True, settled
+        if (why := rule.stopped(rounds)): return _final(problem, pop, x), rounds, False, why
 
 def _final(problem: ABCProblem, pop: Population, x: np.ndarray) -> dict:
     "The adjusted ABC draws with the direct draws each simulation used, and the weights"

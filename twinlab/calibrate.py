@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .abc import ABCProblem, pilot as fit_pilot, run_abc, screen, smc_sampler
-from .checks import posterior_checks
+from .abc import ABCProblem, StoppingRule, pilot as fit_pilot, run_abc, screen, smc_sampler
+from .checks import model_discrepancy, posterior_checks
 from .clinic import Clinic
 from .core import CalibrationError, SeedLike, SpecError, check_count, resolve_seed, shipped_path, spawn_generators
 from .data import TIER_TABLES, TIERS, ClinicData, at_tier, literature_targets
@@ -22,7 +24,7 @@ from .params import ParamSpace, default_space
 from .posterior import Posterior, draws_dataset, ess
 from .schema import provenance_attrs
 from .submodels import SubModel, direct_estimates, per_visit_resolved
-from .summaries import SummaryTargets, literature_targets_of, observed_targets
+from .summaries import SummaryTargets, literature_targets_of, observed_targets, panel_known
 
 _all_ = ["Posterior"]   # re-exported: `from twinlab.calibrate import calibrate, Posterior` keeps working
 
@@ -59,6 +61,9 @@ def calibration_targets(data: ClinicData, # the clinic's data (at the tier to us
     "What the tier's data say: the summaries to match and the sub-models fitted to the tables"
     if data.tier == 0: return literature_targets_of(data.clinic, _published(targets, data)), []
     per_visit = data.tier < 3 or per_visit_resolved(data)
+    if not panel_known(data.clinic):
+        warnings.warn(f"{data.clinic.name!r}: panel sizes are estimated (roster column 'estimated'), so messages per panel patient are not a "
+                      "calibration target and the message volume does not pin the message rates", stacklevel=3)
     return observed_targets(data, per_visit), direct_estimates(data, space, 4000, rng)
 
 def abc_problem(data: ClinicData, # the clinic's data (at the tier to use)
@@ -84,7 +89,8 @@ def abc_problem(data: ClinicData, # the clinic's data (at the tier to use)
     problem, dropped = screen(problem, projection, r2, min_r2, rng)
     methods |= {n: f"prior: the tier-{data.tier} summaries do not inform it (adjusted R^2 {max(r2_of[n], 0):.2f} < {min_r2} on pilot simulations)"
                 for n in dropped}
-    return problem, methods | {n: f"SMC-ABC on {len(targets.summaries)} tier-{data.tier} summaries" for n in problem.abc}
+    with_sd = "" if targets.discrepancy is None else f", {int((targets.discrepancy > 0).sum())} with a model discrepancy"
+    return problem, methods | {n: f"SMC-ABC on {len(targets.summaries)} tier-{data.tier} summaries{with_sd}" for n in problem.abc}
 
 # %% ../nbs/07_calibrate.ipynb #bdcfdc76
 _ROUND_VARIABLES = {"threshold": ("1", "ABC distance threshold (projected summaries, in prior sds)"),
@@ -104,14 +110,20 @@ def _diagnostics(rounds: list, converged: bool, why: str, weights: np.ndarray) -
 
 def _posterior(data: ClinicData, space: ParamSpace, final: dict, rounds: list, converged: bool, why: str, methods: dict,
                targets: SummaryTargets, submodels: list, seed) -> Posterior:
+    discrepancy = "none" if targets.discrepancy is None else "; ".join(
+        f"{n}: sd {d:.4g} {s.unit}" for n, s, d in zip(targets.names, targets.summaries, targets.discrepancy) if d > 0)
     attrs = provenance_attrs(f"Posterior of the twin's parameters for {data.clinic.name}", "twinlab.calibrate.calibrate", seed,
-                             method="statsmodels sub-models + SMC-ABC", tier=int(data.tier), clinic=data.clinic.name, summaries=", ".join(targets.names))
+                             method="statsmodels sub-models + SMC-ABC", tier=int(data.tier), clinic=data.clinic.name, summaries=", ".join(targets.names),
+                             model_discrepancy=discrepancy)
     return Posterior(draws_dataset(space, final["values"], final["weights"], methods, attrs), space,
                      _diagnostics(rounds, converged, why, final["weights"]), submodels=submodels)
 
 def _not_converged(post: Posterior, data: ClinicData, why: str, strict: bool):
     "Raise (strict) or warn: a run that did not converge is never a plain result"
     message = f"calibration of {data.clinic.name!r} (tier {data.tier}) did not converge: {why}\n{post.diagnostics.to_dataframe().round(3).to_string()}"
+    if post.checks is not None and post.checks.attrs["not_reproduced"]:
+        message += (f"\nsummaries the twin does not reproduce (posterior predictive p < {post.checks.attrs['misfit_p']}): "
+                    f"{post.checks.attrs['not_reproduced']}")
     if not strict: return warnings.warn(message, stacklevel=3)
     err = CalibrationError(message)
     err.posterior = post
@@ -131,8 +143,11 @@ def calibrate(clinic_data: ClinicData | Clinic, # loaded clinic data (twinlab.da
               max_rounds: int = 15, # ABC rounds at most
               max_simulations: int = 40_000, # ABC model runs at most (over all rounds)
               tolerance: float = 0.2, # converged when a round moves no mean by this many sds (+ Monte Carlo error) and shrinks no sd by this share
+              min_acceptance: float = 0.02, # not converged: a round accepted a smaller share of its proposals
+              stall: float = 0.03, # not converged: the threshold fell by less than this share in each of two rounds in a row
               targets: pd.DataFrame | str | Path | None = None, # tier 0: published figures (default: data/literature_targets.csv)
               checks: int = 100, # simulations from the posterior for the predictive checks (0: none)
+              discrepancy: bool = True, # where the checks find summaries the twin does not reproduce, calibrate again with a model discrepancy on them
               strict: bool = True, # raise CalibrationError when the ABC did not converge (else warn and return)
               workers: int | None = None, # threads for the simulations (results do not depend on it)
               batch: int = 250, # simulations per call of the model
@@ -143,17 +158,39 @@ def calibrate(clinic_data: ClinicData | Clinic, # loaded clinic data (twinlab.da
         check_count(name, value, low)
     data = at_tier(_as_data(clinic_data), tier)
     space, seed = space or default_space(data.clinic), resolve_seed(seed)
-    r_direct, r_pilot, r_abc, r_checks = spawn_generators(seed, 4)
+    rule = StoppingRule(max_rounds, max_simulations, tolerance, min_acceptance, stall)
+    r_direct, *streams = spawn_generators(seed, 7)   # the sub-models; then pilot, ABC and checks of the first fit and of a refit
     summary_targets, submodels = calibration_targets(data, space, targets, r_direct)
-    problem, methods = abc_problem(data, summary_targets, submodels, space, pilot, min_r2, r_pilot, workers)
+    fit = partial(_fit, data, space, submodels=submodels, seed=seed,
+                  engine=_Engine(particles, pilot, min_r2, (first_quantile, quantile, batch), rule, checks, workers))
+    post = fit(summary_targets, streams=streams[:3])
+    if discrepancy and post.checks is not None and (sd := model_discrepancy(post.checks)) is not None:
+        post = fit(summary_targets.with_discrepancy(sd), streams=streams[3:])
+    if not post.converged: _not_converged(post, data, post.diagnostics.attrs["stop_reason"], strict)
+    return post
+
+@dataclass(frozen=True)
+class _Engine:
+    "How each fit runs: the settings of `calibrate` for the pilot, the SMC-ABC and the checks"
+    particles: int
+    pilot: int
+    min_r2: float
+    sampler: tuple # first_quantile, quantile, batch
+    rule: StoppingRule
+    checks: int
+    workers: int | None
+
+def _fit(data: ClinicData, space: ParamSpace, targets: SummaryTargets, *, submodels: list, seed, engine: _Engine, streams: list) -> Posterior:
+    "One fit: the pilot, the SMC-ABC (if anything is left to it) and the predictive checks"
+    r_pilot, r_abc, r_checks = streams
+    problem, methods = abc_problem(data, targets, submodels, space, engine.pilot, engine.min_r2, r_pilot, engine.workers)
     if problem.abc:
-        final, rounds, converged, why = run_abc(problem, smc_sampler(problem, first_quantile, quantile, batch), particles, max_rounds,
-                                                max_simulations, tolerance, r_abc)
+        final, rounds, converged, why = run_abc(problem, smc_sampler(problem, *engine.sampler), engine.particles, engine.rule, r_abc)
     else:
-        pick = r_abc.integers(len(next(iter(problem.direct.values()))), size=particles)
-        final = {"values": {n: v[pick] for n, v in problem.direct.items()}, "weights": np.ones(particles)}
+        pick = r_abc.integers(len(next(iter(problem.direct.values()))), size=engine.particles)
+        final = {"values": {n: v[pick] for n, v in problem.direct.items()}, "weights": np.ones(engine.particles)}
         rounds, converged, why = [], True, "nothing left to ABC: every parameter comes from a sub-model or keeps its prior"
-    post = _posterior(data, space, final, rounds, converged, why, methods, summary_targets, submodels, seed)
-    if checks and summary_targets.summaries: post.checks = posterior_checks(post, data, summary_targets, checks, r_checks, workers)
-    if not converged: _not_converged(post, data, why, strict)
+    post = _posterior(data, space, final, rounds, converged, why, methods, targets, submodels, seed)
+    if engine.checks and targets.summaries:
+        post.checks = posterior_checks(post, data, targets, engine.checks, r_checks, engine.workers)
     return post

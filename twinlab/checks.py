@@ -13,7 +13,7 @@ from .posterior import Posterior
 from .summaries import MONTHLY_SUMS, DayTotals, SummaryTargets
 
 # %% auto #0
-__all__ = ['DAILY_CHECKED', 'posterior_checks']
+__all__ = ['DAILY_CHECKED', 'MISFIT_P', 'predictive_p_values', 'posterior_checks', 'model_discrepancy']
 
 # %% ../nbs/07e_checks.ipynb #712bda92
 DAILY_CHECKED = ("booked", "arrived", "overrun_minutes", "messages_in", "messages_to_provider", "inbox_minutes", "ehr_minutes",
@@ -36,6 +36,17 @@ def _band_coverages(totals: DayTotals, data: ClinicData, targets: SummaryTargets
         cover[f"monthly_{c}"] = _band_coverage(sim, data.observed[f"monthly_{c}"].transpose("provider", "month").values)
     return cover
 
+MISFIT_P = 0.05 # a summary whose two-sided posterior predictive p-value is below this is one the model does not reproduce
+
+def predictive_p_values(sim: np.ndarray, # (simulations, summaries) predicted summaries; NaN: not computable
+                        observed: np.ndarray, # (summaries,) observed summaries
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    "Each summary's predictive mid-rank (share of simulations below the observed value, ties counted half) and two-sided p-value"
+    valid = np.isfinite(sim)
+    n = np.maximum(valid.sum(0), 1)
+    rank = (((sim < observed) & valid).sum(0) + 0.5 * ((sim == observed) & valid).sum(0)) / n
+    return rank, np.minimum(1.0, 2 * np.minimum(rank, 1 - rank))
+
 def posterior_checks(post: Posterior, # the calibrated posterior
                      data: ClinicData, # the data it was fitted to
                      targets: SummaryTargets, # the summaries it was fitted to, with their observed values
@@ -48,16 +59,28 @@ def posterior_checks(post: Posterior, # the calibrated posterior
     s, totals = targets.simulate(np.column_stack([theta[p].values for p in post.space.names]), rng, workers)
     lo, hi = np.nanquantile(s, [0.05, 0.95], axis=0)
     obs, same = targets.observed, {"units": "as the summary"}
+    rank, p = predictive_p_values(s, obs)
     ds = xr.Dataset({
         "predicted": (("check", "summary"), s, same | {"long_name": "summary of a simulation from the posterior"}),
         "observed": ("summary", obs, same | {"long_name": "observed summary (tier 0: the published figure)"}),
         "inside_90": ("summary", ((obs >= lo) & (obs <= hi)).astype(int), {"units": "1", "long_name": "observed inside the 90% predictive interval"}),
-        "predictive_rank": ("summary", (s < obs).mean(0), {"units": "1", "long_name": "share of simulations below the observed value"}),
+        "predictive_rank": ("summary", rank, {"units": "1", "long_name": "share of simulations below the observed value (ties count half)"}),
+        "p_value": ("summary", p, {"units": "1", "long_name": "two-sided posterior predictive p-value"}),
     }, coords={"check": np.arange(n), "summary": targets.names, "summary_long_name": ("summary", [x.long_name for x in targets.summaries])})
     cover = _band_coverages(totals, data, targets)
     if cover:
         ds["band_coverage"] = ("variable", list(cover.values()), {"units": "1", "long_name": "share of observed provider-days (tier 1: provider-months) inside their 90% predictive band"})
         ds = ds.assign_coords(variable=list(cover))
     ds.attrs = {"title": "Posterior predictive checks", "simulations": n, "summaries_inside_90": float(ds["inside_90"].mean()),
+                "not_reproduced": ", ".join(np.asarray(targets.names)[p < MISFIT_P]), "misfit_p": MISFIT_P,
                 "band_coverage": float(ds["band_coverage"].mean()) if cover else np.nan}
     return ds
+
+# %% ../nbs/07e_checks.ipynb #b7e3f1c8
+def model_discrepancy(checks: xr.Dataset, # from `posterior_checks`
+                     ) -> np.ndarray | None:
+    "Per summary, the sd of a model discrepancy: the misfit of each summary the twin does not reproduce, 0 for the others; None if it reproduces all"
+    missed = checks["p_value"].values < MISFIT_P
+    if not missed.any(): return None
+    misfit = np.abs(checks["observed"].values - np.nanmedian(checks["predicted"].values, axis=0))
+    return np.where(missed, misfit, 0.0)

@@ -189,16 +189,23 @@ def calibrate_dir(path: str | Path, # a clinic data directory, or 'example' (the
             "seed": post.draws.attrs["seed"], "converged": bool(d["converged"]), "stop_reason": d["stop_reason"],
             "simulations": int(d["simulations"]), "effective_sample_size": round(float(ess(post.weights)), 1),
             "summaries_inside_90": None if post.checks is None else round(float(post.checks.attrs["summaries_inside_90"]), 3),
+            "summaries_not_reproduced": [] if post.checks is None else [n for n in post.checks.attrs["not_reproduced"].split(", ") if n],
+            "model_discrepancy": post.draws.attrs["model_discrepancy"],
             "parameters": {n: {"mean": float(r["mean"]), "q05": float(r["q05"]), "q95": float(r["q95"]), "unit": r["unit"], "method": r["method"]}
                            for n, r in s.iterrows()}}
 
 def calibration_text(result: dict, # from `calibrate_dir`
                     ) -> str:
     "The result as lines for people: each parameter's posterior mean and 90% interval"
+    from twinlab.checks import MISFIT_P
     lines = [f"Clinic: {result['clinic']} ({result['directory']}), tier {result['tier']}, seed {result['seed']}",
              f"{'Converged' if result['converged'] else 'NOT converged'}: {result['stop_reason']}",
              f"{result['simulations']:,} simulations, effective sample size {result['effective_sample_size']}"
              + ("" if result["summaries_inside_90"] is None else f", {result['summaries_inside_90']:.0%} of summaries inside their 90% predictive interval"),
+             *([f"Summaries the twin does not reproduce (posterior predictive p < {MISFIT_P}): {', '.join(result['summaries_not_reproduced'])}"]
+               if result["summaries_not_reproduced"] else []),
+             *([f"Calibrated with a model discrepancy (the twin alone missed these summaries): {result['model_discrepancy']}"]
+               if result["model_discrepancy"] != "none" else []),
              f"{'parameter':<24} {'mean':>10} {'90% interval':>23}  unit"]
     lines += [f"{n:<24} {p['mean']:>10.4g} [{p['q05']:>10.4g}, {p['q95']:>10.4g}]  {p['unit']}" for n, p in result["parameters"].items()]
     lines.append(f"Posterior written to {result['out']}")

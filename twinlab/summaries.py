@@ -5,6 +5,7 @@
 # %% ../nbs/07b_summaries.ipynb #52c657a0
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -23,7 +24,7 @@ from .schema import COUNT_OUTPUTS, FLOAT_OUTPUTS
 # %% auto #0
 __all__ = ['MONTHLY_SUMS', 'SUMMARIES', 'PER_VISIT_SUMMARIES', 'DEFAULT_TARGET_CV', 'VISIT_SD_TARGET', 'LITERATURE_SUMMARIES',
            'DayTotals', 'Context', 'context', 'simulate_totals', 'observed_totals', 'Summary', 'summaries_for',
-           'summarise', 'target_table', 'literature_summaries', 'SummaryTargets', 'observed_targets',
+           'summarise', 'target_table', 'literature_summaries', 'SummaryTargets', 'panel_known', 'observed_targets',
            'literature_targets_of']
 
 # %% ../nbs/07b_summaries.ipynb #f5484096
@@ -111,7 +112,7 @@ class Summary:
     tier: int # the data tier whose tables give it (0: a literature figure)
     unit: str # unit of its value
     long_name: str # what it is
-    needs: tuple # observed variables (or 'visits', 'monthly') it needs
+    needs: tuple # observed variables (or 'visits', 'monthly', 'panel': known panel sizes) it needs
     fn: Callable # (DayTotals, Context) -> (D,) values
 
 def _ratio(a, b): return np.asarray(a, float) / np.where(np.asarray(b) > 0, b, np.nan)
@@ -129,7 +130,7 @@ SUMMARIES = (
     Summary("monthly_outside_per_hour", 1, _PER_HOUR, "EHR time outside scheduled hours per scheduled hour", ("monthly",), _monthly_per_hour("ehr_outside_minutes")),
     Summary("monthly_note_per_hour", 1, _PER_HOUR, "note time per scheduled hour", ("monthly",), _monthly_per_hour("note_minutes")),
     Summary("monthly_inbox_per_hour", 1, _PER_HOUR, "inbox time per scheduled hour", ("monthly",), _monthly_per_hour("inbox_minutes")),
-    Summary("monthly_messages_per_panel_year", 1, "messages per patient per year", "messages received per patient of the panel per year", ("monthly",),
+    Summary("monthly_messages_per_panel_year", 1, "messages per patient per year", "messages received per patient of the panel per year", ("monthly", "panel"),
             lambda o, c: _ratio(o.monthly["messages_in"] * 365, (c.monthly_mask * c.panel[:, None]).sum())),
     Summary("visit_log_mean", 2, "log minutes", "mean of log visit length (start to checkout)", ("visits",), lambda o, c: o.visits[:, 2]),
     Summary("visit_log_sd", 2, "1", "standard deviation of log visit length", ("visits",), lambda o, c: o.visits[:, 3]),
@@ -155,9 +156,11 @@ PER_VISIT_SUMMARIES = ("note_per_visit", "chart_review_per_visit", "order_per_vi
 def summaries_for(obs: DayTotals, # observed day totals
                   tier: int, # the data tier
                   per_visit: bool = True, # use the audit log's per-visit minutes (see `per_visit_resolved`)
+                  panel: bool = True, # the panel sizes are known (not estimated; see `panel_known`)
                  ) -> list[Summary]:
     "The summaries of `tier` and below that the observed day totals give"
     have = set(obs.v) | ({"visits"} if obs.visits is not None else set()) | ({"monthly"} if obs.monthly is not None else set())
+    have |= {"panel"} if panel else set()
     return [s for s in SUMMARIES if 0 < s.tier <= tier and set(s.needs) <= have and (per_visit or s.name not in PER_VISIT_SUMMARIES)]
 
 def summarise(o: DayTotals, # observed or simulated day totals
@@ -219,7 +222,8 @@ class SummaryTargets:
     ctx: Context # the clinic
     summaries: list # Summary
     observed: np.ndarray # (K,) observed values (tier 0: the published figures)
-    noise_sd: np.ndarray | None = None # (K,) tier 0: sd of the error of each published figure, added to simulated ones
+    noise_sd: np.ndarray | None = None # (K,) sd of the error added to simulated summaries: a published figure's error (tier 0), a model discrepancy
+    discrepancy: np.ndarray | None = None # (K,) sd of the model-discrepancy part of `noise_sd` (twinlab.checks.model_discrepancy)
 
     @property
     def visits(self) -> bool: return any("visits" in s.needs for s in self.summaries)
@@ -236,12 +240,24 @@ class SummaryTargets:
         if self.noise_sd is not None: s = s + rng.normal(0, 1, s.shape) * self.noise_sd
         return s, totals
 
+    def with_discrepancy(self, sd: np.ndarray, # (K,) sd of the model discrepancy of each summary
+                        ) -> SummaryTargets:
+        "The same targets with a model-discrepancy error of sd `sd` added to each simulated summary (besides any published figure's error)"
+        noise = np.zeros(len(self.observed)) if self.noise_sd is None else self.noise_sd
+        return dataclasses.replace(self, noise_sd=np.sqrt(noise ** 2 + np.asarray(sd, float) ** 2), discrepancy=np.asarray(sd, float))
+
+def panel_known(clinic: Clinic, # the clinic
+               ) -> bool:
+    "Whether every provider's panel size is known: not marked in the roster's optional `estimated` column (as `twinlab import` marks it)"
+    if "estimated" not in clinic.roster: return True
+    return not clinic.roster["estimated"].fillna("").astype(str).str.split(";").map(lambda cols: "panel_size" in cols).any()
+
 def observed_targets(data: ClinicData, # the clinic's data (at the tier to use)
                      per_visit: bool = True, # use the audit log's per-visit minutes
                     ) -> SummaryTargets:
     "The tier's summaries the data give (a finite observed value), with their observed values"
     obs, ctx = observed_totals(data), context(data.clinic, data.observed)
-    summaries = summaries_for(obs, data.tier, per_visit)
+    summaries = summaries_for(obs, data.tier, per_visit, panel_known(data.clinic))
     observed = summarise(obs, ctx, summaries)[0]
     keep = np.isfinite(observed)
     return SummaryTargets(ctx, [s for s, k in zip(summaries, keep) if k], observed[keep])

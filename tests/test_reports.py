@@ -201,3 +201,20 @@ def test_batch_reports_an_unreachable_scheduler(tmp_path):
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), \
          pytest.raises(ReportError, match="Dask scheduler tcp://127.0.0.1:9: cannot connect"):
         run_batch({"template": "clinic", "runs": [{"name": "a"}]}, tmp_path, scheduler="tcp://127.0.0.1:9", progress=False)
+
+
+HOSTILE = "<img src=x onerror=alert(11)> *Clinic*"
+SMALL = {"clinic": {}, "simulation": {"days": 7, "draws": 4, "seed": 3}, "workload": {"seed": 3, "draws": 20, "sobol_n": 16, "value_draws": 200}}
+
+
+@pytest.mark.parametrize("template", list_templates())
+def test_a_hostile_clinic_name_shows_as_text(template, tmp_path):
+    import shutil
+    from twinlab.clinic import clinic_dir
+    folder = tmp_path / "hostile"
+    shutil.copytree(clinic_dir("example"), folder)
+    config = yaml.safe_load((folder / "clinic.yaml").read_text())
+    (folder / "clinic.yaml").write_text(yaml.safe_dump(config | {"name": HOSTILE}))
+    page = run_report(template, {"clinic": str(folder)} | SMALL[template], tmp_path / "out").read_text()
+    assert "<img src=x" not in page and "<em>Clinic</em>" not in page
+    assert "&lt;img src=x onerror=alert(11)&gt; *Clinic*" in page

@@ -48,8 +48,8 @@ from .core import ReportError, SpecError, atomic_path, environment_versions, res
 # %% auto #0
 __all__ = ['TEMPLATES_PACKAGE', 'MAX_DRAWS_VARIABLE', 'SPEC_KEYS', 'RUN_KEYS', 'list_templates', 'find_template',
            'template_parameters', 'cap_draws', 'parse_param', 'parse_params', 'RunningPythonKernelManager', 'git_state',
-           'prepare_report', 'Outcome', 'execute_report', 'to_html', 'ReportExecutionError', 'save_outcome',
-           'run_report', 'Run', 'load_spec', 'run_batch']
+           'prepare_report', 'Outcome', 'execute_report', 'to_html', 'markdown_text', 'markdown_code',
+           'ReportExecutionError', 'save_outcome', 'run_report', 'Run', 'load_spec', 'run_batch']
 
 # %% ../nbs/09_reports.ipynb #f8f324f6
 TEMPLATES_PACKAGE = "twinlab.report_templates"  # reports/ of the checkout, shipped in the wheel
@@ -318,6 +318,26 @@ def to_html(nb: nbformat.NotebookNode, # an executed report notebook
                             template_file="twinlab-offline.html.j2", exclude_input=not show_code,
                             exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
     return exporter.from_notebook_node(page, resources={"metadata": {"name": _title(nb)}})[0]
+
+# %% ../nbs/09_reports.ipynb #f3b8d2a6
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")   # & < > are left to html.escape
+
+def markdown_text(value, # a value from data (a clinic's name, an id, a path)
+                  limit: int = 200, # characters kept; a longer value is cut and marked with an ellipsis
+                 ) -> str:
+    "The value as plain text inside Markdown: Markdown's special characters backslash-escaped, then HTML-escaped, cut to `limit`"
+    text = str(value)
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", text), quote=False)
+
+def markdown_code(value, # a value from data shown as code (a path, an id)
+                  limit: int = 200, # characters kept, as in `markdown_text`
+                 ) -> str:
+    "The value as a Markdown code span, whose content Markdown shows literally: fenced by more backticks than it holds"
+    text = str(value)
+    text = text if len(text) <= limit else text[:limit] + "…"
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
 
 # %% ../nbs/09_reports.ipynb #42472554
 class ReportExecutionError(ReportError):

@@ -87,3 +87,14 @@ def test_json_failure_prints_an_error_object(tmp_path):
     out = run("calibrate", str(tmp_path / "missing"), "--out", str(tmp_path / "p.nc"), "--json")
     assert out.returncode == 2 and json.loads(out.stdout)["error"]["type"] == "DataError"
     assert not (tmp_path / "p.nc").exists()
+
+
+def test_ctrl_c_prints_one_line(tmp_path):
+    import signal
+    import time
+    proc = subprocess.Popen([TWINLAB, "calibrate", "example", "--out", str(tmp_path / "p.nc")], stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # start-up takes about 2 s and the calibration about 10 s: the signal lands while it works
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip().splitlines() == ["interrupted: twinlab calibrate stopped before it finished"]
+    assert not (tmp_path / "p.nc").exists()

@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None, # arguments (default: `sys.argv[1:]`)
         print(f"error: {e}", file=sys.stderr)
         if getattr(args, "json", False): print_result(error_object(e), True)
         return 2
+    except KeyboardInterrupt:   # Ctrl-C: one line, not the traceback of wherever the work was
+        print(f"interrupted: twinlab {args.command} stopped before it finished", file=sys.stderr)
+        return 130
 
 def error_object(e: TwinlabError, # the error a command raised
                 ) -> dict:

@@ -67,6 +67,7 @@ def find_template(template: str | Path, # a shipped template's name, or the path
     "The notebook file of a report template"
     if _looks_like_path(template):
         path = Path(template).expanduser().resolve()
+        if path.suffix != ".ipynb": raise SpecError(f"report template {str(template)!r}: expected a shipped template's name or the path of a .ipynb notebook")
         if not path.is_file(): raise SpecError(f"report template {str(template)!r}: no such notebook file")
         return path
     if template not in list_templates():
@@ -206,7 +207,9 @@ def prepare_report(template: str | Path, # a shipped template's name, or the pat
                   ) -> nbformat.NotebookNode:
     "The template with `params` (and the run's seed) injected, and the run's provenance in its metadata"
     path = find_template(template)
-    nb = load_notebook_node(str(path))
+    try: nb = load_notebook_node(str(path))
+    except (nbformat.reader.NotJSONError, UnicodeDecodeError, ValueError) as e:   # its content is never echoed
+        raise SpecError(f"report template {path}: not a Jupyter notebook ({type(e).__name__})") from None
     language = nb.metadata.get("kernelspec", {}).get("language", "python")
     if language.lower() != "python": raise SpecError(f"report template {path}: its kernel's language is {language!r}; twinlab runs Python notebooks")
     declared = _declared(nb)

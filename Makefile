@@ -47,7 +47,7 @@ virtual-clinic: $(INSTALLED)
 	$(BIN)/python -c 'from twinlab.synth import write_shipped_clinic; write_shipped_clinic("data/virtual_clinic")'
 
 lab: $(INSTALLED)
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) reports/out build dist *.egg-info .pytest_cache .hypothesis

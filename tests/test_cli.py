@@ -98,3 +98,8 @@ def test_ctrl_c_prints_one_line(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err.strip().splitlines() == ["interrupted: twinlab calibrate stopped before it finished"]
     assert not (tmp_path / "p.nc").exists()
+
+
+def test_help_texts_show_percent_signs_once():
+    out = run("calibrate", "--help")
+    assert out.returncode == 0 and "90% interval" in out.stdout and "%%" not in out.stdout

@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"twinlab {twinlab.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (help, add_arguments, _) in COMMANDS.items():
-        add_arguments(sub.add_parser(name, help=help, description=help))
+        add_arguments(sub.add_parser(name, help=help, description=help % {}))   # argparse %-formats help, not descriptions
     return parser
 
 def main(argv: list[str] | None = None, # arguments (default: `sys.argv[1:]`)

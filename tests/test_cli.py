@@ -103,3 +103,10 @@ def test_ctrl_c_prints_one_line(tmp_path):
 def test_help_texts_show_percent_signs_once():
     out = run("calibrate", "--help")
     assert out.returncode == 0 and "90% interval" in out.stdout and "%%" not in out.stdout
+
+
+def test_report_list_shows_each_parameter_with_its_default_kind_and_help():
+    text = run("report", "--list").stdout
+    assert "  weeks = 4  (a whole number)  length of the period shown, in weeks" in text
+    listing = json.loads(run("report", "--list", "--json").stdout)
+    assert listing["simulation"]["draws"]["kind"] == "a whole number" and listing["clinic"]["start"]["default"] == "None"

@@ -146,11 +146,18 @@ def _add_report_arguments(p):
     p.add_argument("--list", action="store_true", help="list the shipped templates and their parameters, then stop")
     p.add_argument("--json", action="store_true", help="print JSON")
 
+def _list_templates(templates: dict, as_json: bool):
+    "Each template with its parameters: default, the kind of value and help"
+    listing = {t: {n: {k: p[k] for k in ("default", "kind", "help")} for n, p in ps.items()} for t, ps in templates.items()}
+    if as_json: return print_result(listing, True)
+    for t, ps in listing.items():
+        print(t + "".join(f"\n  {n} = {p['default']}  ({p['kind']})  {p['help']}" for n, p in ps.items()))
+
 @command("report", "Run a parameterised report template; write the executed notebook and a self-contained HTML page.",
          _add_report_arguments)
 def _report(args):
     from twinlab.reports import list_templates, parse_params, run_report, template_parameters
-    if args.list: return print_result({t: ", ".join(template_parameters(t)) for t in list_templates()}, args.json)
+    if args.list: return _list_templates({t: template_parameters(t) for t in list_templates()}, args.json)
     html = run_report(args.name, parse_params(args.param), out_dir=args.out, show_code=args.show_code)
     print_result({"html": str(html), "notebook": str(html.with_suffix(".ipynb"))}, args.json)
 

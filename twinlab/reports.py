@@ -76,6 +76,17 @@ def find_template(template: str | Path, # a shipped template's name, or the path
     return Path(str(resources.files(TEMPLATES_PACKAGE)/f"{template}.ipynb"))
 
 # %% ../nbs/09_reports.ipynb #6f845859
+def _literal(text: str):
+    "The value of a Python literal written in a parameters cell; `...` if it is not a literal"
+    try: return ast.literal_eval(text)
+    except (ValueError, SyntaxError): return ...
+
+_KINDS = {bool: ("true or false", lambda v: isinstance(v, bool)),
+          int: ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+          float: ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+          str: ("text", lambda v: isinstance(v, str)),
+          list: ("a list", lambda v: isinstance(v, list))}
+
 def _declared(nb: nbformat.NotebookNode) -> dict[str, dict]:
     "The parameters declared in the `parameters` cell of `nb` (papermill's inspection of Python cells)"
     i = find_first_tagged_cell_index(nb, "parameters")
@@ -83,8 +94,9 @@ def _declared(nb: nbformat.NotebookNode) -> dict[str, dict]:
 
 def template_parameters(template: str | Path, # a shipped template's name, or the path of a notebook
                        ) -> dict[str, dict]:
-    "The parameters of a template: name -> its default (as written), inferred type and help"
-    return _declared(load_notebook_node(str(find_template(template))))
+    "The parameters of a template: name -> its default (as written), the kind of value it takes (from the default) and help"
+    declared = _declared(load_notebook_node(str(find_template(template))))
+    return {n: p | {"kind": _KINDS.get(type(_literal(p["default"])), ("any value",))[0]} for n, p in declared.items()}
 
 # %% ../nbs/09_reports.ipynb #4fed9b5e
 MAX_DRAWS_VARIABLE = "TWINLAB_MAX_DRAWS"
@@ -110,6 +122,7 @@ def parse_param(text: str, # `NAME=VALUE` as given to `-p`
         raise SpecError(f"parameter {text!r}: expected NAME=VALUE, such as days=28")
     try: return name, yaml.safe_load(value)
     except yaml.YAMLError as e: raise SpecError(f"parameter {text!r}: the value is not valid YAML ({e})") from None
+    except ValueError as e: raise SpecError(f"parameter {text!r}: {e}") from None   # e.g. a date that does not exist
 
 def parse_params(texts: list[str], # the values of repeated `-p` options
                 ) -> dict:
@@ -171,21 +184,25 @@ def _checked_value(name: str, value):
     if value is None or isinstance(value, (bool, int, float, str, dt.date)): return value
     raise SpecError(f"parameter {name}: got a {type(value).__name__}; expected a number, text, boolean, date, list or mapping")
 
+def _kind_clash(name: str, value, declared: dict) -> str | None:
+    "What is wrong when `value` is not of the kind of the parameter's default (a literal of a known kind); None otherwise"
+    default = _literal(declared[name]["default"])
+    if value is None or type(default) not in _KINDS: return None
+    words, fits = _KINDS[type(default)]
+    return None if fits(value) else f"parameter {name}: got {str(value)[:100]!r}; expected {words}, like its default {declared[name]['default']}"
+
 def _checked_params(params: dict | None, declared: dict, template: str) -> dict:
-    "`params` checked against the names a template declares, with their values checked"
+    "`params` checked against the names a template declares, with their values checked (and their kinds against the defaults')"
     params = {k: _checked_value(k, v) for k, v in (params or {}).items()}
     unknown = [k for k in params if k not in declared]
     if unknown:
         takes = f"it takes {', '.join(declared)}" if declared else "it has no parameters cell"
         raise SpecError(f"report {template!r}: unknown parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)}; {takes}")
+    clashes = [m for k, v in params.items() if (m := _kind_clash(k, v, declared))]
+    if clashes: raise SpecError(f"report {template!r}: " + "; ".join(clashes))
     return params
 
 # %% ../nbs/09_reports.ipynb #902d3b22
-def _literal(text: str):
-    "The value of a Python literal written in a parameters cell; `...` if it is not a literal"
-    try: return ast.literal_eval(text)
-    except (ValueError, SyntaxError): return ...
-
 def _run_seed(declared: dict, params: dict) -> dict:
     "{'seed': the run's seed} if the template takes a seed whose value is known, else {}"
     if "seed" not in declared: return {}

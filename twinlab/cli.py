@@ -167,7 +167,7 @@ def _add_batch_arguments(p):
     p.add_argument("--out", default="reports/out", help="folder of the outputs (default: reports/out)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a new local cluster)")
     p.add_argument("--workers", type=int, help="workers of the local cluster (default: one per CPU)")
-    p.add_argument("--resume", action="store_true", help="skip runs whose outputs exist for the same parameters")
+    p.add_argument("--resume", action="store_true", help="skip runs whose outputs exist, whole, for the same template, parameters and input files")
     p.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML pages")
     p.add_argument("--json", action="store_true", help="print JSON")
 

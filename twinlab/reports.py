@@ -49,7 +49,8 @@ from .core import ReportError, SpecError, atomic_path, environment_versions, res
 __all__ = ['TEMPLATES_PACKAGE', 'MAX_DRAWS_VARIABLE', 'SPEC_KEYS', 'RUN_KEYS', 'list_templates', 'find_template',
            'template_parameters', 'cap_draws', 'parse_param', 'parse_params', 'RunningPythonKernelManager', 'git_state',
            'prepare_report', 'Outcome', 'execute_report', 'to_html', 'markdown_text', 'markdown_code',
-           'ReportExecutionError', 'save_outcome', 'run_report', 'Run', 'load_spec', 'run_batch']
+           'ReportExecutionError', 'save_outcome', 'claimed', 'run_report', 'Run', 'load_spec', 'input_digests',
+           'run_batch']
 
 # %% ../nbs/09_reports.ipynb #f8f324f6
 TEMPLATES_PACKAGE = "twinlab.report_templates"  # reports/ of the checkout, shipped in the wheel
@@ -389,6 +390,43 @@ def save_outcome(outcome: Outcome, # a run from `execute_report`
     failed.unlink(missing_ok=True)
     return out_dir/f"{name}.html"
 
+@contextmanager
+def claimed(out_dir: Path, # the folder a run or batch writes to
+           ):
+    "Hold `out_dir` for one report or batch at a time: a lock file names the holder's process; a stale one is taken over"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = out_dir/".twinlab.lock"
+    holder = _lock_holder(lock)
+    if holder is not None:
+        raise ReportError(f"{out_dir}: another twinlab report or batch (process {holder}) is writing there; wait for it or give another --out")
+    lock.unlink(missing_ok=True)   # stale: its process is gone
+    try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError: raise ReportError(f"{out_dir}: another twinlab report or batch has just started writing there; give another --out") from None
+    with os.fdopen(fd, "w") as f: f.write(str(os.getpid()))
+    try: yield out_dir
+    finally: lock.unlink(missing_ok=True)
+
+def _lock_holder(lock: Path) -> int | None:
+    "The live process that holds `lock`, or None"
+    try: pid = int(lock.read_text().strip() or 0)
+    except (FileNotFoundError, ValueError): return None
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return None
+    except PermissionError: return pid   # alive, another user's
+    return pid if pid > 0 else None
+
+def _row(run: Run, status: str, duration_s: float | None = None, output: Path | None = None, message: str = "") -> dict:
+    return dict(run=run.name, status=status, duration_s=duration_s, output=str(output or ""), message=message)
+
+def _collect(future, run: Run, out_dir: Path) -> dict:
+    "The summary row of a finished run, its files written"
+    try: outcome = future.result()
+    except Exception as e:  # the worker died or the run was cancelled: the other runs go on
+        return _row(run, "failed", message=f"{type(e).__name__}: {e}")
+    duration = outcome.notebook.metadata.twinlab.duration_s
+    try: return _row(run, "ok", duration, save_outcome(outcome, out_dir, run.name))
+    except ReportExecutionError as e: return _row(run, "failed", duration, e.notebook, outcome.failure)
+
 def run_report(template: str | Path, # a shipped template's name, or the path of a notebook
                params: dict | None = None, # parameter values (typed); names must be declared by the template
                out_dir: str | Path = "reports/out", # folder of the outputs
@@ -399,8 +437,9 @@ def run_report(template: str | Path, # a shipped template's name, or the path of
               ) -> Path:
     "Run a report template: write the executed notebook and a self-contained HTML page into `out_dir`; return the page"
     nb = prepare_report(template, params)
-    outcome = execute_report(nb, Path(cwd or os.getcwd()).resolve(), show_code, timeout_s)
-    return save_outcome(outcome, out_dir, name or nb.metadata.twinlab.template)
+    with claimed(Path(out_dir).resolve()) as out_dir:
+        outcome = execute_report(nb, Path(cwd or os.getcwd()).resolve(), show_code, timeout_s)
+        return save_outcome(outcome, out_dir, name or nb.metadata.twinlab.template)
 
 # %% ../nbs/09_reports.ipynb #67572dae
 SPEC_KEYS = ("template", "name", "parameters", "grid", "runs")
@@ -509,31 +548,41 @@ def _dask_client(scheduler: str | None, workers: int):
     finally:
         if cluster is not None: cluster.close()
 
-def _done(run: Run, out_dir: Path) -> bool:
-    "Whether `run`'s outputs exist, made from the same template and parameters"
+def input_digests(params: dict, # a run's parameters
+                  base: Path, # where relative paths start
+                 ) -> dict[str, str]:
+    "sha256 of every file a parameter names: the file itself, or each file in the folder (a clinic data directory)"
+    digests = {}
+    for name, value in params.items():
+        path = base/value if isinstance(value, str) and value else None
+        if path is None or not path.exists(): continue
+        files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
+        digests |= {f"{name}/{f.relative_to(path).as_posix() if path.is_dir() else f.name}": hashlib.sha256(f.read_bytes()).hexdigest()
+                    for f in files}
+    return digests
+
+def _done(run: Run, out_dir: Path, base: Path) -> bool:
+    "Whether `run`'s outputs exist, whole, made from the same template, parameters and input files"
     notebook, page = out_dir/f"{run.name}.ipynb", out_dir/f"{run.name}.html"
     if not (notebook.exists() and page.exists()): return False
-    meta = nbformat.read(notebook, as_version=4).metadata.get("twinlab", {})
-    return meta.get("template") == Path(run.template).stem and meta.get("parameters") == _jsonable(run.parameters)
+    try: meta = nbformat.read(notebook, as_version=4).metadata.get("twinlab", {})
+    except (nbformat.reader.NotJSONError, ValueError, UnicodeDecodeError): return False   # cut short: run it again
+    return (meta.get("template") == Path(run.template).stem and meta.get("parameters") == _jsonable(run.parameters)
+            and meta.get("template_sha256") == hashlib.sha256(find_template(run.template).read_bytes()).hexdigest()
+            and meta.get("inputs") == input_digests(run.parameters, base))
 
-def _row(run: Run, status: str, duration_s: float | None = None, output: Path | None = None, message: str = "") -> dict:
-    return dict(run=run.name, status=status, duration_s=duration_s, output=str(output or ""), message=message)
-
-def _collect(future, run: Run, out_dir: Path) -> dict:
-    "The summary row of a finished run, its files written"
-    try: outcome = future.result()
-    except Exception as e:  # the worker died or the run was cancelled: the other runs go on
-        return _row(run, "failed", message=f"{type(e).__name__}: {e}")
-    duration = outcome.notebook.metadata.twinlab.duration_s
-    try: return _row(run, "ok", duration, save_outcome(outcome, out_dir, run.name))
-    except ReportExecutionError as e: return _row(run, "failed", duration, e.notebook, outcome.failure)
 
 # %% ../nbs/09_reports.ipynb #faffceff
+def _with_inputs(nb: nbformat.NotebookNode, run: Run, base: Path) -> nbformat.NotebookNode:
+    "The prepared notebook with the digests of the files its parameters name, for `--resume` to compare"
+    nb.metadata.twinlab["inputs"] = input_digests(run.parameters, base)
+    return nb
+
 def run_batch(spec: str | Path | dict, # a batch spec: the path of a YAML file, or its content
               out_dir: str | Path = "reports/out", # folder of the outputs: NAME.ipynb and NAME.html per run
               scheduler: str | None = None, # address of an existing Dask scheduler (default: a new local cluster)
               workers: int | None = None, # workers of the local cluster (default: one per CPU, at most one per run)
-              resume: bool = False, # skip runs whose outputs exist for the same template and parameters
+              resume: bool = False, # skip runs whose outputs exist for the same template, parameters and input files
               show_code: bool = False, # keep the code cells in the HTML pages
               timeout_s: float | None = None, # fail a cell that runs longer than this (seconds)
               progress: bool = True, # show a progress bar (on stderr)
@@ -542,15 +591,15 @@ def run_batch(spec: str | Path | dict, # a batch spec: the path of a YAML file, 
     from distributed import as_completed
     from tqdm import tqdm
     runs, base = load_spec(spec)
-    out_dir = Path(out_dir).resolve()
-    rows = {r.name: _row(r, "skipped", output=out_dir/f"{r.name}.html") for r in runs if resume and _done(r, out_dir)}
-    todo = [r for r in runs if r.name not in rows]
-    if todo:
-        with _dask_client(scheduler, workers or min(len(todo), os.cpu_count() or 1)) as client, \
-             tqdm(total=len(todo), desc="reports", unit="run", disable=not progress) as bar:
-            futures = {client.submit(execute_report, prepare_report(r.template, r.parameters), base, show_code, timeout_s,
-                                     key=f"report-{r.name}-{secrets.token_hex(4)}", pure=False): r for r in todo}
-            for future in as_completed(futures):
-                rows[futures[future].name] = _collect(future, futures[future], out_dir)
-                bar.update()
+    with claimed(Path(out_dir).resolve()) as out_dir:
+        rows = {r.name: _row(r, "skipped", output=out_dir/f"{r.name}.html") for r in runs if resume and _done(r, out_dir, base)}
+        todo = [r for r in runs if r.name not in rows]
+        if todo:
+            with _dask_client(scheduler, workers or min(len(todo), os.cpu_count() or 1)) as client, \
+                 tqdm(total=len(todo), desc="reports", unit="run", disable=not progress) as bar:
+                futures = {client.submit(execute_report, _with_inputs(prepare_report(r.template, r.parameters), r, base), base, show_code,
+                                         timeout_s, key=f"report-{r.name}-{secrets.token_hex(4)}", pure=False): r for r in todo}
+                for future in as_completed(futures):
+                    rows[futures[future].name] = _collect(future, futures[future], out_dir)
+                    bar.update()
     return pd.DataFrame([rows[r.name] for r in runs], columns=["run", "status", "duration_s", "output", "message"])

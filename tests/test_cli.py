@@ -96,7 +96,7 @@ def test_ctrl_c_prints_one_line(tmp_path):
     time.sleep(4)  # start-up takes about 2 s and the calibration about 10 s: the signal lands while it works
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and err.strip().splitlines() == ["interrupted: twinlab calibrate stopped before it finished"]
+    assert proc.returncode == 130 and err.strip().splitlines() == ["interrupted by SIGINT: twinlab calibrate stopped before it finished"]
     assert not (tmp_path / "p.nc").exists()
 
 
@@ -110,3 +110,19 @@ def test_report_list_shows_each_parameter_with_its_default_kind_and_help():
     assert "  weeks = 4  (a whole number)  length of the period shown, in weeks" in text
     listing = json.loads(run("report", "--list", "--json").stdout)
     assert listing["simulation"]["draws"]["kind"] == "a whole number" and listing["clinic"]["start"]["default"] == "None"
+
+
+def test_sigterm_during_a_report_leaves_nothing_behind(tmp_path):
+    import os
+    import signal
+    import time
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.Popen([TWINLAB, "report", "simulation", "-p", "days=28", "-p", "draws=400", "--out", str(tmp_path / "out")],
+                            stderr=subprocess.PIPE, text=True, env=os.environ | {"TMPDIR": str(scratch)})
+    time.sleep(8)  # the kernel starts in about 3 s and the report runs for about 20 s: the signal lands while it runs
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM and err.strip().splitlines() == ["interrupted by SIGTERM: twinlab report stopped before it finished"]
+    assert list(scratch.iterdir()) == []  # no partial executed notebook, no kernel files
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []  # no outputs and no lock

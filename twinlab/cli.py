@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -41,14 +42,19 @@ def main(argv: list[str] | None = None, # arguments (default: `sys.argv[1:]`)
         ) -> int:
     "Entry point of the `twinlab` console script"
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _interrupt)   # a SIGTERM unwinds like Ctrl-C: temporary files and kernels are cleaned up
     try: return COMMANDS[args.command][2](args) or 0
     except TwinlabError as e:
         print(f"error: {e}", file=sys.stderr)
         if getattr(args, "json", False): print_result(error_object(e), True)
         return 2
-    except KeyboardInterrupt:   # Ctrl-C: one line, not the traceback of wherever the work was
-        print(f"interrupted: twinlab {args.command} stopped before it finished", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM: one line, not the traceback of wherever the work was
+        name = e.args[0] if e.args else "SIGINT"
+        print(f"interrupted by {name}: twinlab {args.command} stopped before it finished", file=sys.stderr)
+        return 128 + signal.Signals[name].value
+    finally: signal.signal(signal.SIGTERM, previous)
+
+def _interrupt(signum, frame): raise KeyboardInterrupt(signal.Signals(signum).name)
 
 def error_object(e: TwinlabError, # the error a command raised
                 ) -> dict:

@@ -273,7 +273,10 @@ def _in_own_event_loop(func, *args, **kwargs):
     def call():
         loop = ensure_event_loop()
         try: return func(*args, **kwargs)
-        finally:
+        finally:   # on an interrupt too: cancel what is left (the kernel's channels), so that nothing dies pending at exit
+            pending = asyncio.all_tasks(loop)
+            for task in pending: task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             asyncio.set_event_loop(None)
             loop.close()
     return contextvars.Context().run(call)

@@ -9,6 +9,7 @@ import argparse
 import json
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import twinlab
@@ -42,7 +43,8 @@ def main(argv: list[str] | None = None, # arguments (default: `sys.argv[1:]`)
         ) -> int:
     "Entry point of the `twinlab` console script"
     args = build_parser().parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _interrupt)   # a SIGTERM unwinds like Ctrl-C: temporary files and kernels are cleaned up
+    on_main = threading.current_thread() is threading.main_thread()   # only the main thread may set signal handlers
+    previous = signal.signal(signal.SIGTERM, _interrupt) if on_main else None   # a SIGTERM unwinds like Ctrl-C: temporary files and kernels are cleaned up
     try: return COMMANDS[args.command][2](args) or 0
     except TwinlabError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -52,7 +54,8 @@ def main(argv: list[str] | None = None, # arguments (default: `sys.argv[1:]`)
         name = e.args[0] if e.args else "SIGINT"
         print(f"interrupted by {name}: twinlab {args.command} stopped before it finished", file=sys.stderr)
         return 128 + signal.Signals[name].value
-    finally: signal.signal(signal.SIGTERM, previous)
+    finally:
+        if on_main: signal.signal(signal.SIGTERM, previous)
 
 def _interrupt(signum, frame): raise KeyboardInterrupt(signal.Signals(signum).name)
 

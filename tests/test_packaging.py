@@ -28,8 +28,9 @@ def test_environment_yml_matches_pyproject():
 
 def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     wheels, target = tmp_path / "wheels", tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(wheels), str(ROOT)], check=True, cwd=tmp_path)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--verbose", "--no-deps", "--no-build-isolation",
+                            "--wheel-dir", str(wheels), str(ROOT)], check=True, cwd=tmp_path, capture_output=True, text=True)
+    assert "would be ignored" not in built.stdout + built.stderr  # every shipped folder is a declared package
     (wheel,) = wheels.glob("twinlab_workload-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "twinlab/core.py" in names and "twinlab/cli.py" in names

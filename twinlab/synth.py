@@ -17,15 +17,15 @@ import xarray as xr
 import twinlab
 from .clinic import Clinic
 from .core import SeedLike, SpecError, atomic_path, resolve_seed, spawn_generators
-from .data import INACTIVITY_TIMEOUT_MINUTES, monthly_view
+from .data import DEFAULT_ACTIVE_RULE, INACTIVITY_TIMEOUT_MINUTES, LAST_EVENT_SECONDS, check_active_rule, monthly_view
 from .model import simulate_events
 from .params import default_space
 from .schema import OUTPUTS
 
 # %% auto #0
-__all__ = ['TABLE_FORMATS', 'SHIPPED', 'place_work', 'audit_events', 'appointments_table', 'inbox_table', 'audit_table',
-           'monthly_table', 'Mess', 'make_mess', 'virtual_clinic', 'read_truth', 'overlapping_days', 'truth_gaps',
-           'write_shipped_clinic', 'synth']
+__all__ = ['TABLE_FORMATS', 'SHIPPED', 'place_work', 'last_credit_minutes', 'audit_events', 'appointments_table', 'inbox_table',
+           'audit_table', 'monthly_table', 'Mess', 'make_mess', 'virtual_clinic', 'read_truth', 'overlapping_days',
+           'truth_gaps', 'write_shipped_clinic', 'synth']
 
 # %% ../nbs/06_synth.ipynb #627d5d43
 _IDLE_START, _IDLE_END = 6 * 60, 20 * 60  # minutes: messages and team work happen in 06:00-20:00 unless the model says otherwise
@@ -180,23 +180,58 @@ def _runs(pieces: list[tuple]) -> list[list[tuple]]:
         reach = max(reach, p[1])
     return runs
 
+def last_credit_minutes(timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # the loader's inactivity timeout
+                        active_rule: str = DEFAULT_ACTIVE_RULE, # the loader's rule, see `twinlab.data.ACTIVE_RULES`
+                       ) -> float:
+    "Minutes the loader credits to the last event of a stretch of work: the timeout (capped), or the allowance (gap)"
+    return timeout_minutes if check_active_rule(active_rule) == "capped" else min(LAST_EVENT_SECONDS / 60, timeout_minutes)
+
 def audit_events(segments: pd.DataFrame, # from `place_work`
                  rng: np.random.Generator, # stream for the spacing of events
                  timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # the loader's inactivity timeout
+                 active_rule: str = DEFAULT_ACTIVE_RULE, # the loader's rule the events are written for
                 ) -> tuple[pd.DataFrame, dict]:
     "Audit-log events (provider, date, second after local midnight, activity, visit) of the placed work, and counts of runs"
-    rows, n_runs, short, owed = [], 0, [], {}
+    last = last_credit_minutes(timeout_minutes, active_rule)
+    pause_limit = 0.0 if active_rule == "capped" else timeout_minutes  # the loader credits pauses shorter than this
+    rows, n_runs, short, pauses, owed = [], 0, [], [], {}
     for (p, date), g in segments.groupby(["provider", "date"], sort=False):
         owed = owed if rows and rows[-1][0] == p else {}  # minutes credited minus minutes worked, per activity, so far for this provider
-        for run in _runs(list(g[["start", "end", "activity", "visit"]].itertuples(index=False, name=None))):
-            n_runs += 1
-            length = max(r[1] for r in run) - run[0][0]
-            if length < timeout_minutes: short.append(length)
-            rows += [(p, date, t, act, vis) for t, act, vis in _run_events(run, timeout_minutes, rng, owed)]
+        for stretch in _stretches(_runs(list(g[["start", "end", "activity", "visit"]].itertuples(index=False, name=None))), pause_limit):
+            n_runs += len(stretch)
+            short += [length for run in stretch if (length := max(r[1] for r in run) - run[0][0]) < last]
+            pauses += [nxt[0][0] - max(r[1] for r in run) for run, nxt in zip(stretch[:-1], stretch[1:])]
+            rows += [(p, date, t, act, vis) for t, act, vis in _stretch_events(stretch, last, rng, owed)]
     ev = pd.DataFrame(rows, columns=["provider", "date", "minute", "activity", "visit"])
     ev["second"] = np.round(ev.pop("minute").to_numpy() * 60).astype("int64")
     ev = ev[~ev.duplicated(["provider", "date", "second"])].reset_index(drop=True)  # two events in one second: keep the first
-    return ev, {"runs": n_runs, "runs_shorter_than_timeout": len(short), "minutes_in_short_runs": round(float(np.sum(short)), 3)}
+    return ev, {"runs": n_runs, "runs_shorter_than_last_credit": len(short), "minutes_in_short_runs": round(float(np.sum(short)), 3),
+                "pauses_shorter_than_timeout": len(pauses), "minutes_in_short_pauses": round(float(np.sum(pauses)), 3)}
+
+def _stretches(runs: list[list[tuple]], pause_limit: float) -> list[list[list[tuple]]]:
+    "Runs grouped into stretches: consecutive runs less than `pause_limit` minutes apart"
+    out = []
+    for run in runs:
+        if out and run[0][0] - max(p[1] for p in out[-1][-1]) < pause_limit: out[-1].append(run)
+        else: out.append([run])
+    return out
+
+def _stretch_events(stretch: list[list[tuple]], last: float, rng: np.random.Generator, owed: dict) -> list[tuple]:
+    "Events (minute, activity, visit) of runs whose pauses the loader credits: the events start as much later as the pauses last"
+    ends = [max(p[1] for p in run) for run in stretch]
+    cut = stretch[0][0][0] + sum(nxt[0][0] - e for nxt, e in zip(stretch[1:], ends[:-1]))
+    if len(stretch) == 1 or cut >= ends[-1] - last:  # a single run, or too little work to leave out (the pauses are then an error)
+        return [e for run in stretch for e in _run_events(run, last, rng, owed)]
+    left_out = [(a, min(b, cut), act, vis) for run in stretch for a, b, act, vis in run if a < cut]
+    kept = [k for run in stretch if (k := [(max(a, cut), b, act, vis) for a, b, act, vis in run if b > cut])]
+    opens = [(cut, kept[0][0][0])] if kept[0][0][0] > cut else []  # the cut falls in a pause: an event there, credited to the next run
+    opens += [(max(p[1] for p in run), nxt[0][0]) for run, nxt in zip(kept[:-1], kept[1:])]  # each kept pause, credited to an event at its start
+    work = np.cumsum([0.0] + [b - a for a, b, *_ in left_out])
+    packed = [(w, w + b - a, act, vis) for w, (a, b, act, vis) in zip(work, left_out)]  # the work left out, back to back from 0
+    at = np.cumsum([0.0] + [b - a for a, b in opens])
+    events = [(a, *_label(packed, w, w + b - a, b - a, owed)) for (a, b), w in zip(opens, at)]  # each credit stands for work left out
+    events += [(t, act, vis) for run in kept[:-1] for a, b, act, vis in run for t in _fills(a, b, rng)]
+    return sorted(events + _run_events(kept[-1], last, rng, owed), key=lambda e: e[0])
 
 def _iso(dates: np.ndarray, seconds: np.ndarray, tz: str) -> np.ndarray:
     "ISO 8601 local times with their UTC offset of the given seconds after local midnight"
@@ -324,6 +359,7 @@ def virtual_clinic(out: str | Path, # directory to write (replaced as a whole)
                    days: int | None = None, # number of calendar days; default through clinic.end
                    mess: Mess | None = None, # faults to put in the tables; default none
                    timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # inactivity timeout the audit log is written for
+                   active_rule: str = DEFAULT_ACTIVE_RULE, # the loader's active-time rule the audit log is written for
                    formats: dict | None = None, # table name -> 'csv' or 'parquet'; default TABLE_FORMATS
                   ) -> dict:
     "Simulate a clinic event by event and write its data directory with truth.json; a summary of what was written"
@@ -334,7 +370,7 @@ def virtual_clinic(out: str | Path, # directory to write (replaced as a whole)
     sim = simulate_events(clinic, theta, start=start, days=days, seed=seed)
     placing, spacing, details, spoiling = spawn_generators(seed, 2)[1].spawn(4)
     segments, beyond = place_work(clinic, sim, placing)
-    events, runs = audit_events(segments, spacing, timeout_minutes)
+    events, runs = audit_events(segments, spacing, timeout_minutes, active_rule)
     appointments, ids = appointments_table(clinic, sim.visits, details)
     totals = sim.totals.isel(draw=0, drop=True).reset_coords(drop=True)
     tables = {"appointments": appointments, "inbox": inbox_table(clinic, sim.items, segments, details),
@@ -346,7 +382,7 @@ def virtual_clinic(out: str | Path, # directory to write (replaced as a whole)
         tmp.mkdir()
         period.write(tmp)
         for name, table in tables.items(): _write_table(table, tmp/f"{name}.{formats[name]}")
-        (tmp/"truth.json").write_text(json.dumps(_truth(period, theta, seed, timeout_minutes, done, placement, totals), indent=1) + "\n")
+        (tmp/"truth.json").write_text(json.dumps(_truth(period, theta, seed, timeout_minutes, active_rule, done, placement, totals), indent=1) + "\n")
     return {"directory": str(out), "clinic": period.name, "start": str(period.start), "end": str(period.end), "providers": len(period.providers),
             "seed": seed if isinstance(seed, int) else "numpy Generator", "rows": {n: len(t) for n, t in tables.items()}, "mess": done}
 
@@ -355,11 +391,11 @@ def _write_table(table: pd.DataFrame, path: Path):
     elif path.suffix == ".csv": table.to_csv(path, index=False, lineterminator="\n")
     else: raise SpecError(f"formats: got {path.suffix.lstrip('.')!r} for {path.stem}, expected 'csv' or 'parquet'")
 
-def _truth(clinic: Clinic, theta: dict, seed, timeout_minutes: float, mess: dict, placement: dict, totals: xr.Dataset) -> dict:
+def _truth(clinic: Clinic, theta: dict, seed, timeout_minutes: float, active_rule: str, mess: dict, placement: dict, totals: xr.Dataset) -> dict:
     "What generated the virtual clinic: JSON-ready"
     return {"generator": "twinlab.synth.virtual_clinic", "twinlab_version": twinlab.__version__,
             "seed": seed if isinstance(seed, int) else "numpy Generator", "clinic": clinic.name,
-            "start": str(clinic.start), "end": str(clinic.end), "inactivity_timeout_minutes": timeout_minutes,
+            "start": str(clinic.start), "end": str(clinic.end), "inactivity_timeout_minutes": timeout_minutes, "active_rule": active_rule,
             "theta": theta, "mess": mess, "placement": placement,
             "providers": list(clinic.providers), "dates": [str(d.date()) for d in totals.indexes["date"]],
             "totals": {v: {"units": totals[v].attrs["units"], "values": totals[v].values.astype(float).tolist()} for v in OUTPUTS}}

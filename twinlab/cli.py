@@ -112,13 +112,18 @@ def _simulate(args):
 def _add_validate_arguments(p):
     p.add_argument("dir", help="a clinic data directory")
     p.add_argument("--timeout-minutes", type=float, help="inactivity timeout for active EHR time (default: the documented one)")
+    _add_active_rule(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+
+def _add_active_rule(p):  # the names and default of twinlab.data.ACTIVE_RULES, written out so that `--help` imports no library
+    p.add_argument("--active-rule", choices=["gap", "capped"], default="gap",
+                   help="how gaps between audit-log events are credited: gap (default; longer pauses count nothing) or capped (every gap up to the timeout)")
 
 @command("validate", "Check a clinic data directory: tables found, data tier, row counts, every problem with its location.",
          _add_validate_arguments)
 def _validate(args):
     from twinlab.data import INACTIVITY_TIMEOUT_MINUTES, validation_report, validation_text
-    report, _ = validation_report(args.dir, timeout_minutes=args.timeout_minutes or INACTIVITY_TIMEOUT_MINUTES)
+    report, _ = validation_report(args.dir, timeout_minutes=args.timeout_minutes or INACTIVITY_TIMEOUT_MINUTES, active_rule=args.active_rule)
     print(json.dumps(report, indent=2, default=str) if args.json else validation_text(report))
     return 0 if report["valid"] else 1
 
@@ -194,13 +199,14 @@ def calibrate_dir(path: str | Path, # a clinic data directory, or 'example' (the
                   out: str | Path, # netCDF file for the posterior (replaced atomically)
                   tier: int | None = None, # use only the tables of this tier and below
                   seed: SeedLike = None, # root seed; None: fresh, recorded in the file
+                  active_rule: str = "gap", # how the loader credits gaps between audit-log events (twinlab.data.ACTIVE_RULES; its default)
                   **kwargs, # further options of `calibrate`
                  ) -> dict:
     "Load a clinic data directory, calibrate it, write the posterior to `out`; a JSON-ready result"
     from twinlab.calibrate import calibrate
     from twinlab.data import load_clinic
     from twinlab.posterior import ess
-    post = calibrate(load_clinic(path), tier=tier, seed=seed, **kwargs)
+    post = calibrate(load_clinic(path, active_rule=active_rule), tier=tier, seed=seed, **kwargs)
     post.to_netcdf(out)
     s = post.summary()
     d = post.diagnostics.attrs
@@ -237,12 +243,13 @@ def _add_calibrate_arguments(p):
     p.add_argument("--tier", type=int, choices=[0, 1, 2, 3], help="use only the tables of this tier and below (default: all there are)")
     p.add_argument("--seed", type=int, help="root seed (default: fresh entropy, recorded in the output)")
     p.add_argument("--allow-unconverged", action="store_true", help="write and print the posterior even if the ABC did not converge (marked so)")
+    _add_active_rule(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
 @command("calibrate", "Calibrate the twin to a clinic's data; write the posterior (netCDF) and print each parameter's mean and 90%% interval.",
          _add_calibrate_arguments)
 def _calibrate(args):
-    result = calibrate_dir(args.dir, args.out, tier=args.tier, seed=args.seed, strict=not args.allow_unconverged)
+    result = calibrate_dir(args.dir, args.out, tier=args.tier, seed=args.seed, strict=not args.allow_unconverged, active_rule=args.active_rule)
     print(json.dumps(result, indent=2, default=str) if args.json else calibration_text(result))
     return 0 if result["converged"] else 1
 
@@ -328,6 +335,7 @@ def _add_import_arguments(p):
     q.add_argument("--role", default="MD", help="roster role of every user when no --clinic (default MD)")
     for role, col in (("user", "USER_ID"), ("time", "ACCESS_TIME"), ("action", "METRIC_NAME"), ("patient", "PAT_ID"), ("workstation", "WORKSTATION_ID")):
         q.add_argument(f"--{role}-column", default=col, help=f"column of the {role} (default {col})")
+    _add_active_rule(q)  # for the coverage report's share of active time
     for q in sub.choices.values():
         q.add_argument("--out", required=True, help="clinic data directory to write (replaced as a whole)")
         q.add_argument("--json", action="store_true", help="print JSON")
@@ -341,6 +349,6 @@ def _import(args):
     else:
         columns = {r: getattr(args, f"{r}_column") for r in ("user", "time", "action", "patient", "workstation")}
         s = vendor.import_access_log(args.file, args.out, mapping=args.mapping, clinic=args.clinic, columns=columns, name=args.name,
-                                     timezone=args.timezone, role=args.role)
+                                     timezone=args.timezone, role=args.role, active_rule=args.active_rule)
     for w in s["warnings"]: print(f"warning: {w}", file=sys.stderr)
     print_result(s if args.json else {k: v for k, v in s.items() if k != "warnings"}, args.json)

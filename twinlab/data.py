@@ -28,11 +28,11 @@ from .tables import Finding, TableSchema, find_table, raise_findings, read_table
 # %% auto #0
 __all__ = ['TIERS', 'TIER_TABLES', 'STATUSES', 'HANDLERS', 'ACTIVITIES', 'APPOINTMENTS', 'INBOX', 'AUDIT_LOG', 'MONTHLY_MINUTES',
            'MONTHLY', 'OPTIONAL_TABLES', 'TIMESTAMPS', 'TIME_WORDS', 'SALT_VARIABLE', 'INACTIVITY_TIMEOUT_MINUTES',
-           'OBSERVED_AS', 'MONTHLY_VARIABLES', 'COUNTS', 'KNOWN_FILES', 'LITERATURE', 'data_tier', 'local_times',
-           'config_path', 'pseudonym_salt', 'pseudonymise', 'months_of', 'dates', 'check_table', 'active_seconds',
-           'inside_seconds', 'scheduled_blocks', 'visit_intervals', 'monthly_view', 'ClinicData', 'observed_dataset',
-           'check_clinic', 'load_clinic', 'validation_report', 'validation_text', 'at_tier', 'visit_durations',
-           'literature_targets']
+           'LAST_EVENT_SECONDS', 'ACTIVE_RULES', 'DEFAULT_ACTIVE_RULE', 'OBSERVED_AS', 'MONTHLY_VARIABLES', 'COUNTS',
+           'KNOWN_FILES', 'LITERATURE', 'data_tier', 'local_times', 'config_path', 'pseudonym_salt', 'pseudonymise',
+           'months_of', 'dates', 'check_table', 'check_active_rule', 'active_seconds', 'inside_seconds',
+           'scheduled_blocks', 'visit_intervals', 'monthly_view', 'ClinicData', 'observed_dataset', 'check_clinic',
+           'load_clinic', 'validation_report', 'validation_text', 'at_tier', 'visit_durations', 'literature_targets']
 
 # %% ../nbs/05_data.ipynb #bbf538dd
 TIERS = {0: "literature only", 1: "monthly aggregates", 2: "appointments and inbox", 3: "audit log"}
@@ -265,15 +265,30 @@ def check_table(path: str | Path, # a clinic data directory
 
 # %% ../nbs/05_data.ipynb #13427914
 INACTIVITY_TIMEOUT_MINUTES = 5.0
+LAST_EVENT_SECONDS = 30.0  # credit of the last event of a stretch under the `gap` rule
+ACTIVE_RULES = {  # active_rule -> what it credits
+    "gap": f"gaps shorter than the timeout in full, nothing for longer gaps; the last event of a stretch {LAST_EVENT_SECONDS:g} s",
+    "capped": "every gap up to the timeout, the last event of a stretch the whole timeout",
+}
+DEFAULT_ACTIVE_RULE = "gap"
+
+def check_active_rule(rule: str, # a name of ACTIVE_RULES
+                     ) -> str:
+    "The rule, if it is one of `ACTIVE_RULES`; a `SpecError` otherwise"
+    if rule not in ACTIVE_RULES: raise SpecError(f"active_rule: got {rule!r}, expected one of {', '.join(ACTIVE_RULES)}")
+    return rule
 
 def active_seconds(times_s: np.ndarray, # event instants (s since the epoch), in time order within each provider
                    provider: np.ndarray, # provider code of each event; each provider's events are contiguous
-                   timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # longest gap counted in full
+                   timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # the inactivity timeout
+                   rule: str = DEFAULT_ACTIVE_RULE, # 'gap' or 'capped', see `ACTIVE_RULES`
                   ) -> np.ndarray:
-    "Seconds credited to each event: the time to the provider's next event, at most the timeout"
+    "Seconds credited to each event under `rule`, from the gap to the provider's next event"
+    timeout = 60.0 * timeout_minutes
     gap = np.full(len(times_s), np.inf)
     gap[:-1] = np.where(provider[1:] == provider[:-1], np.diff(times_s), np.inf)
-    return np.minimum(gap, 60.0 * timeout_minutes)
+    if check_active_rule(rule) == "capped": return np.minimum(gap, timeout)
+    return np.where(gap < timeout, gap, min(LAST_EVENT_SECONDS, timeout))
 
 # %% ../nbs/05_data.ipynb #373df418
 def _union(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -334,7 +349,7 @@ OBSERVED_AS = {  # variable of twinlab.model.OUTPUTS -> how it is measured from 
     "messages_in": "inbox: messages by local date received",
     "messages_to_provider": "inbox: messages handled by the provider, by local date received",
     "inbox_minutes": "audit log: active time of inbox events (without an audit log: inbox active_seconds by date completed)",
-    "ehr_minutes": "audit log: active time, gaps between events capped at the inactivity timeout",
+    "ehr_minutes": "audit log: active time from the gaps between events, by the active_rule in the attributes",
     "ehr_outside_minutes": "audit log: active time outside the provider's blocks (patient blocks extended to their last checkout)",
     "note_minutes": "audit log: active time of note events",
     "chart_review_minutes": "audit log: active time of chart_review events",
@@ -398,14 +413,14 @@ def _inbox_variables(inbox: pd.DataFrame, clinic: Clinic, shape: tuple, minutes:
 
 # %% ../nbs/05_data.ipynb #b5e8a521
 def _audit_variables(log: pd.DataFrame, clinic: Clinic, blocks: pd.DataFrame, visits: pd.DataFrame | None,
-                     shape: tuple, timeout_minutes: float) -> tuple[dict, pd.DataFrame, int]:
+                     shape: tuple, timeout_minutes: float, rule: str) -> tuple[dict, pd.DataFrame, int]:
     "Daily active EHR minutes by activity, outside scheduled hours and in visits; the events with their credits; duplicates dropped"
     n = len(log)
     log = log.drop_duplicates()
     log = log.assign(provider=_codes(log["provider_id"], clinic), time_s=_seconds(log["timestamp"]))
     log = log.sort_values(["provider", "time_s"], kind="stable")
     t, provider = log["time_s"].to_numpy(), log["provider"].to_numpy()
-    credit = active_seconds(t, provider, timeout_minutes)
+    credit = active_seconds(t, provider, timeout_minutes, rule)
     inside, in_visit = np.zeros(len(log)), np.zeros(len(log))
     for p, rows in _slices(provider):
         b = blocks[blocks["provider"] == p]
@@ -473,16 +488,18 @@ class ClinicData:
     duplicates_dropped: int = 0 # exact duplicate audit-log events dropped
     timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES # inactivity timeout of active EHR time
     salt_source: str = "" # where the pseudonym salt came from
+    active_rule: str = DEFAULT_ACTIVE_RULE # how active EHR time was read from the audit log, see `ACTIVE_RULES`
 
     def __repr__(self):
         return (f"ClinicData({self.clinic.name!r}, tier {self.tier} ({TIERS[self.tier]}), tables {sorted(self.tables)}, "
-                f"{len(self.findings)} warning(s), {self.duplicates_dropped} duplicate event(s) dropped)")
+                f"{len(self.findings)} warning(s), {self.duplicates_dropped} duplicate event(s) dropped, active rule {self.active_rule!r})")
 
 COUNTS = ("booked", "arrived", "messages_in", "messages_to_provider")
 
 def observed_dataset(clinic: Clinic, # the clinic
                      tables: dict, # optional table name -> checked table
                      timeout_minutes: float, # inactivity timeout of active EHR time
+                     active_rule: str = DEFAULT_ACTIVE_RULE, # how gaps between events are credited, see `ACTIVE_RULES`
                     ) -> tuple[xr.Dataset, dict, int]:
     "The observed dataset, the tables as kept, and the number of duplicate events dropped"
     shape = (len(clinic.providers), len(dates(clinic)))
@@ -495,7 +512,7 @@ def observed_dataset(clinic: Clinic, # the clinic
         out |= new
     if "inbox" in tables: out |= _inbox_variables(tables["inbox"], clinic, shape, minutes="audit_log" not in tables)
     if "audit_log" in tables:
-        new, tables["audit_log"], dropped = _audit_variables(tables["audit_log"], clinic, blocks, visits, shape, timeout_minutes)
+        new, tables["audit_log"], dropped = _audit_variables(tables["audit_log"], clinic, blocks, visits, shape, timeout_minutes, active_rule)
         out |= new
     out |= {k: out[k].astype("int64") for k in COUNTS if k in out}
     coords = {"provider": clinic.providers, "date": dates(clinic)}
@@ -505,9 +522,10 @@ def observed_dataset(clinic: Clinic, # the clinic
     return ds, tables, dropped
 
 # %% ../nbs/05_data.ipynb #910d08fb
-def _inspect(path: Path, timeout_minutes: float, salt: str | None) -> tuple[ClinicData | None, list[Finding], dict]:
+def _inspect(path: Path, timeout_minutes: float, salt: str | None, rule: str) -> tuple[ClinicData | None, list[Finding], dict]:
     "The loaded data (None on errors), every finding, and an inventory: table -> {'file', 'rows'}"
     if not timeout_minutes > 0: raise SpecError(f"timeout_minutes: got {timeout_minutes!r}, expected a number of minutes > 0")
+    check_active_rule(rule)
     if not path.is_dir(): raise DataError(f"{path}: not a directory; expected a clinic data directory with clinic.yaml, roster and templates")
     salt, salt_source = pseudonym_salt(salt)
     found = []
@@ -524,13 +542,14 @@ def _inspect(path: Path, timeout_minutes: float, salt: str | None) -> tuple[Clin
         found += new
         if table is not None: inventory[name]["rows"], tables[name] = len(table), table
     if clinic is None or any(f.severity == "error" for f in found): return None, found, inventory
-    observed, tables, dropped = observed_dataset(clinic, tables, timeout_minutes)
+    observed, tables, dropped = observed_dataset(clinic, tables, timeout_minutes, rule)
     if dropped: found.append(Finding(inventory["audit_log"]["file"], "each event once (exact duplicate rows are dropped)",
                                      value=f"{dropped} duplicate rows", severity="warning"))
     observed.attrs |= provenance_attrs(f"Observed workload of {clinic.name}", str(path), "none (observed data)",
                                        tier=data_tier(list(tables)), inactivity_timeout_minutes=float(timeout_minutes),
+                                       active_rule=rule, active_rule_credits=ACTIVE_RULES[rule],
                                        duplicate_events_dropped=int(dropped), tables=", ".join(sorted(tables)))
-    data = ClinicData(clinic, data_tier(list(tables)), observed, tables, found, dropped, float(timeout_minutes), salt_source)
+    data = ClinicData(clinic, data_tier(list(tables)), observed, tables, found, dropped, float(timeout_minutes), salt_source, rule)
     return data, found, inventory
 
 def _guard(read, fallback, found: list):
@@ -560,17 +579,19 @@ def _unknown_files(path: Path) -> list[Finding]:
 def check_clinic(path: str | Path, # a clinic data directory, or 'example' (twinlab.clinic.clinic_dir)
                  timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # inactivity timeout of active EHR time
                  salt: str | None = None, # pseudonym salt (default: $TWINLAB_SALT, the config file, or random)
+                 active_rule: str = DEFAULT_ACTIVE_RULE, # how gaps between audit-log events are credited, see `ACTIVE_RULES`
                 ) -> tuple[ClinicData | None, list[Finding]]:
     "The clinic's data (None if there are errors) and every finding, without raising for problems in the data"
-    data, found, _ = _inspect(clinic_dir(path), timeout_minutes, salt)
+    data, found, _ = _inspect(clinic_dir(path), timeout_minutes, salt, active_rule)
     return data, found
 
 def load_clinic(path: str | Path, # a clinic data directory, or 'example' (twinlab.clinic.clinic_dir)
                 timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # inactivity timeout of active EHR time
                 salt: str | None = None, # pseudonym salt (default: $TWINLAB_SALT, the config file, or random)
+                active_rule: str = DEFAULT_ACTIVE_RULE, # how gaps between audit-log events are credited, see `ACTIVE_RULES`
                ) -> ClinicData:
     "Read, check, pseudonymise and aggregate a clinic data directory; one `DataError` lists every problem"
-    data, found = check_clinic(path, timeout_minutes, salt)
+    data, found = check_clinic(path, timeout_minutes, salt, active_rule)
     raise_findings(found)
     return data
 
@@ -578,13 +599,16 @@ def load_clinic(path: str | Path, # a clinic data directory, or 'example' (twinl
 def validation_report(path: str | Path, # a clinic data directory, or 'example' (twinlab.clinic.clinic_dir)
                       timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # inactivity timeout of active EHR time
                       salt: str | None = None, # pseudonym salt (does not change the report; patient ids are never shown)
+                      active_rule: str = DEFAULT_ACTIVE_RULE, # how gaps between audit-log events are credited, see `ACTIVE_RULES`
                      ) -> tuple[dict, list[Finding]]:
     "A JSON-ready report on a clinic data directory, and its findings"
-    data, found, inventory = _inspect(clinic_dir(path), timeout_minutes, salt)
+    data, found, inventory = _inspect(clinic_dir(path), timeout_minutes, salt, active_rule)
     errors = sum(f.severity == "error" for f in found)
     tier = data_tier([t for t in inventory if t in OPTIONAL_TABLES])
     return {"directory": str(path), "valid": errors == 0, "tier": tier, "tier_name": TIERS[tier], "tables": inventory,
-            "duplicates_dropped": data.duplicates_dropped if data else None, "errors": errors, "warnings": len(found) - errors,
+            "duplicates_dropped": data.duplicates_dropped if data else None,
+            "active_time": {"rule": active_rule, "timeout_minutes": float(timeout_minutes), "credits": ACTIVE_RULES[active_rule]},
+            "errors": errors, "warnings": len(found) - errors,
             "findings": [f.to_dict() for f in found]}, found
 
 def validation_text(report: dict, # from `validation_report`
@@ -595,6 +619,9 @@ def validation_text(report: dict, # from `validation_report`
     lines += [f"  {name:<13} {t['file']:<22} {rows(t['rows'])}".rstrip()
               for name, t in report["tables"].items()]
     if report["duplicates_dropped"]: lines.append(f"Duplicate audit-log events dropped: {report['duplicates_dropped']:,}")
+    if "audit_log" in report["tables"]:
+        a = report["active_time"]
+        lines.append(f"Active EHR time: rule '{a['rule']}', timeout {a['timeout_minutes']:g} min ({a['credits']})")
     lines.append(f"{report['errors']} error(s), {report['warnings']} warning(s)")
     lines += [f"  {f['severity']:<8} {Finding(**{k: f[k] for k in ('file', 'expected', 'row', 'column', 'value')})}" for f in report["findings"]]
     lines.append("Valid." if report["valid"] else "Not valid: fix the errors above.")
@@ -611,7 +638,7 @@ def at_tier(data: ClinicData, # loaded clinic data
         raise SpecError(f"tier {tier} ({TIERS[tier]}) asked for, but the data of {data.clinic.name!r} reach tier {data.tier} "
                         f"({TIERS[data.tier]}; optional tables: {', '.join(sorted(data.tables)) or 'none'})")
     tables = {k: v for k, v in data.tables.items() if TIER_TABLES[k] <= tier}
-    observed, tables, _ = observed_dataset(data.clinic, tables, data.timeout_minutes)
+    observed, tables, _ = observed_dataset(data.clinic, tables, data.timeout_minutes, data.active_rule)
     observed.attrs = {**data.observed.attrs, "tier": tier, "tables": ", ".join(sorted(tables))}
     return dataclasses.replace(data, tier=tier, observed=observed, tables=tables)
 

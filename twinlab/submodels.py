@@ -212,7 +212,7 @@ def short_run_share(data: ClinicData, # clinic data with an audit log
     provider = log["provider_id"].to_numpy()
     gap = np.r_[np.inf, np.diff((log["timestamp"] - log["timestamp"].iloc[0]).dt.total_seconds().to_numpy())]
     gap[np.r_[True, provider[1:] != provider[:-1]]] = np.inf
-    single = (credit >= timeout - 1e-6) & (gap >= timeout)
+    single = (np.r_[gap[1:], np.inf] >= timeout) & (gap >= timeout)  # no event within the timeout before or after: under any active_rule
     in_visit = log["appointment_id"].notna().to_numpy() if "appointment_id" in log else log["activity"].isin(["chart_review", "order"]).to_numpy()
     return float(credit[single & in_visit].sum() / max(credit[in_visit].sum(), 1e-9))
 

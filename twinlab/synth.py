@@ -17,15 +17,15 @@ import xarray as xr
 import twinlab
 from .clinic import Clinic
 from .core import SeedLike, SpecError, atomic_path, resolve_seed, spawn_generators
-from .data import INACTIVITY_TIMEOUT_MINUTES, monthly_view
+from .data import DEFAULT_ACTIVE_RULE, INACTIVITY_TIMEOUT_MINUTES, LAST_EVENT_SECONDS, check_active_rule, monthly_view
 from .model import simulate_events
 from .params import default_space
 from .schema import OUTPUTS
 
 # %% auto #0
-__all__ = ['TABLE_FORMATS', 'SHIPPED', 'place_work', 'audit_events', 'appointments_table', 'inbox_table', 'audit_table',
-           'monthly_table', 'Mess', 'make_mess', 'virtual_clinic', 'read_truth', 'overlapping_days', 'truth_gaps',
-           'write_shipped_clinic', 'synth']
+__all__ = ['TABLE_FORMATS', 'SHIPPED', 'place_work', 'last_credit_minutes', 'work_zones', 'audit_events', 'appointments_table',
+           'inbox_table', 'audit_table', 'monthly_table', 'Mess', 'make_mess', 'virtual_clinic', 'read_truth',
+           'overlapping_days', 'truth_gaps', 'write_shipped_clinic', 'synth']
 
 # %% ../nbs/06_synth.ipynb #627d5d43
 _IDLE_START, _IDLE_END = 6 * 60, 20 * 60  # minutes: messages and team work happen in 06:00-20:00 unless the model says otherwise
@@ -180,23 +180,149 @@ def _runs(pieces: list[tuple]) -> list[list[tuple]]:
         reach = max(reach, p[1])
     return runs
 
+def last_credit_minutes(timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # the loader's inactivity timeout
+                        active_rule: str = DEFAULT_ACTIVE_RULE, # the loader's rule, see `twinlab.data.ACTIVE_RULES`
+                       ) -> float:
+    "Minutes the loader credits to the last event of a stretch of work: the timeout (capped), or the allowance (gap)"
+    return timeout_minutes if check_active_rule(active_rule) == "capped" else min(LAST_EVENT_SECONDS / 60, timeout_minutes)
+
+def _merge(intervals: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    "Starts and ends of the sorted disjoint intervals covering the same minutes as `intervals`"
+    out = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]: out[-1][1] = max(out[-1][1], b)
+        else: out.append([a, b])
+    return np.array([a for a, _ in out], float), np.array([b for _, b in out], float)
+
+def work_zones(clinic: Clinic, # the clinic simulated
+               events, # twinlab.model.SimulatedEvents of one parameter set (as for `place_work`)
+              ) -> dict:
+    """(provider, date) -> the minutes of the day the loader measures apart: its visits (face time is a visit's length less the
+    active time inside it) and its blocks, each patient block extended to its last visit's end (outside them is after hours)"""
+    blocks, holidays = _day_blocks(clinic), set(clinic.holidays)
+    v = events.visits[events.visits["arrived"].to_numpy(bool)]
+    visits = {k: g for k, g in v.groupby(["provider", "date"], sort=False)}
+    out = {}
+    for p in clinic.providers:
+        for date in events.totals["date"].to_index():
+            day = [] if date.date() in holidays else blocks.get((p, date.weekday()), [])
+            g = visits.get((p, date))
+            if g is None: seen, last = [], {}
+            else: seen, last = list(zip(g["start_minute"], g["end_minute"])), g.groupby("block")["end_minute"].max().to_dict()
+            if day or seen: out[(p, date)] = {"visits": _merge(seen), "blocks": _merge([(a, max(b, last.get(i, b))) for i, (a, b) in enumerate(day)])}
+    return out
+
 def audit_events(segments: pd.DataFrame, # from `place_work`
                  rng: np.random.Generator, # stream for the spacing of events
                  timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # the loader's inactivity timeout
+                 active_rule: str = DEFAULT_ACTIVE_RULE, # the loader's rule the events are written for
+                 zones: dict | None = None, # from `work_zones`: the visits and blocks whose credited minutes should match the work's
                 ) -> tuple[pd.DataFrame, dict]:
     "Audit-log events (provider, date, second after local midnight, activity, visit) of the placed work, and counts of runs"
-    rows, n_runs, short, owed = [], 0, [], {}
+    last = last_credit_minutes(timeout_minutes, active_rule)
+    pause_limit = 0.0 if active_rule == "capped" else timeout_minutes  # the loader credits pauses shorter than this
+    rows, n_runs, short, pauses, owed, unbalanced = [], 0, [], [], {}, {}
     for (p, date), g in segments.groupby(["provider", "date"], sort=False):
         owed = owed if rows and rows[-1][0] == p else {}  # minutes credited minus minutes worked, per activity, so far for this provider
-        for run in _runs(list(g[["start", "end", "activity", "visit"]].itertuples(index=False, name=None))):
-            n_runs += 1
-            length = max(r[1] for r in run) - run[0][0]
-            if length < timeout_minutes: short.append(length)
-            rows += [(p, date, t, act, vis) for t, act, vis in _run_events(run, timeout_minutes, rng, owed)]
+        stretches = _stretches(_runs(list(g[["start", "end", "activity", "visit"]].itertuples(index=False, name=None))), pause_limit)
+        windows, left = _windows([[(run[0][0], max(r[1] for r in run)) for run in stretch] for stretch in stretches],
+                                 (zones or {}).get((p, date), {}), last, timeout_minutes)
+        for k, v in left.items(): unbalanced[k] = unbalanced.get(k, 0.0) + abs(v)
+        for stretch, window in zip(stretches, windows):
+            n_runs += len(stretch)
+            short += [length for run in stretch if (length := max(r[1] for r in run) - run[0][0]) < last]
+            pauses += [nxt[0][0] - max(r[1] for r in run) for run, nxt in zip(stretch[:-1], stretch[1:])]
+            rows += [(p, date, t, act, vis) for t, act, vis in _stretch_events(stretch, window, last, rng, owed)]
     ev = pd.DataFrame(rows, columns=["provider", "date", "minute", "activity", "visit"])
     ev["second"] = np.round(ev.pop("minute").to_numpy() * 60).astype("int64")
     ev = ev[~ev.duplicated(["provider", "date", "second"])].reset_index(drop=True)  # two events in one second: keep the first
-    return ev, {"runs": n_runs, "runs_shorter_than_timeout": len(short), "minutes_in_short_runs": round(float(np.sum(short)), 3)}
+    return ev, {"runs": n_runs, "runs_shorter_than_last_credit": len(short), "minutes_in_short_runs": round(float(np.sum(short)), 3),
+                "pauses_shorter_than_timeout": len(pauses), "minutes_in_short_pauses": round(float(np.sum(pauses)), 3),
+                **{f"unbalanced_minutes_in_{k}": round(v, 3) for k, v in unbalanced.items()}}
+
+def _stretches(runs: list[list[tuple]], pause_limit: float) -> list[list[list[tuple]]]:
+    "Runs grouped into stretches: consecutive runs less than `pause_limit` minutes apart"
+    out = []
+    for run in runs:
+        if out and run[0][0] - max(p[1] for p in out[-1][-1]) < pause_limit: out[-1].append(run)
+        else: out.append([run])
+    return out
+
+def _inside(starts: np.ndarray, length: float, z0: np.ndarray, z1: np.ndarray) -> np.ndarray:
+    "Minutes of each window [start, start + length] inside the disjoint intervals [z0, z1]"
+    return np.clip(np.minimum(starts[:, None] + length, z1) - np.maximum(starts[:, None], z0), 0, None).sum(axis=1)
+
+def _windows(stretches: list[list[tuple]], # each stretch's runs as (start, end) minutes, sorted
+             zones: dict, # zone -> (starts, ends) of its disjoint intervals that day (`work_zones`)
+             last: float, # the loader's credit of the last event of a stretch (`last_credit_minutes`)
+             timeout: float, # the loader's inactivity timeout
+            ) -> tuple[list, dict]:
+    """The windows (start, end) each stretch's events cover (None: written run by run), as much time as its work, chosen so that
+    the day's credited minutes in each zone come as close as they can to the minutes worked there; and zone -> credited less worked.
+    The time left out of a stretch's windows, as long as its pauses, is either at its ends (one window) or, if the pauses add up
+    to a gap the loader does not credit (`timeout - last`, and two seconds for the rounding of event times), in one piece inside it
+    (two windows)"""
+    options = {}
+    for i, spans in enumerate(stretches):
+        s, e, work = spans[0][0], spans[-1][1], sum(b - a for a, b in spans)
+        if len(spans) == 1 or work <= last: continue
+        pause = e - s - work
+        near = {k: z for k, z in zones.items() if ((z[1] > s) & (z[0] < e)).any()}
+        worked = {k: sum(float(_inside(np.array([a]), b - a, *z)[0]) for a, b in spans) for k, z in near.items()}
+        paused = {k: sum(float(_inside(np.array([b]), a - b, *z)[0]) for (_, b), (a, _) in zip(spans[:-1], spans[1:])) for k, z in near.items()}
+        # (kind, lowest and highest x, length, sign, constant): one window [x, x + work] is off by |window in zone| - worked,
+        # a left-out gap [x, x + pause] by paused - |gap in zone|
+        families = [(0, s, e - work, work, 1.0, {k: -w for k, w in worked.items()})]
+        if pause >= timeout - last + 2 / 60 and e - s - pause >= 2 * last: families.append((1, s + last, e - pause - last, pause, -1.0, paused))
+        options[i] = (s, e, near, families)
+    def off(near, family, x):  # zone -> credited less worked, for each x of a family
+        _, _, _, length, sign, const = family
+        return {k: sign * _inside(x, length, *z) + const[k] for k, z in near.items()}
+    def kinks(near, family):  # where an end of the window or gap meets a zone's edge: the minutes off are linear in between
+        _, lo, hi, length, *_ = family
+        return np.unique(np.clip(np.r_[lo, hi, *[np.r_[z0, z1, z0 - length, z1 - length] for z0, z1 in near.values()]], lo, hi))
+    spread = {i: sum(np.ptp(np.concatenate([off(near, f, kinks(near, f))[k] for f in fs])) for k in near) if near else 0.0
+              for i, (_, _, near, fs) in options.items()}
+    balance, windows = {k: 0.0 for k in zones}, [None] * len(stretches)
+    for i in sorted(options, key=lambda i: (spread[i], i)):  # the stretches that cannot help first, then those that can make up for them
+        s, e, near, families = options[i]
+        best = None
+        for f in families:
+            x = kinks(near, f)
+            candidates = [x]
+            for k, d in off(near, f, x).items():  # where a zone's running balance crosses zero, between two kinks
+                d = d + balance[k]
+                j = np.flatnonzero(d[:-1] * d[1:] < 0)
+                candidates.append(x[j] + (x[j + 1] - x[j]) * d[j] / (d[j] - d[j + 1]))
+            x = np.unique(np.concatenate(candidates))
+            d = off(near, f, x)
+            total = sum((np.abs(balance[k] + d[k]) for k in d), np.zeros(len(x)))
+            j = np.flatnonzero(total <= total.min() + 1e-9)[-1]  # of equals, the latest: the work left out at the start
+            if best is None or total[j] < best[0] - 1e-9: best = (total[j], f, float(x[j]), {k: float(v[j]) for k, v in d.items()})
+        _, f, x, d = best  # of equals, one window: the time left out at the start of the stretch
+        for k in d: balance[k] += d[k]
+        windows[i] = [(x, x + f[3])] if f[0] == 0 else [(s, x), (x + f[3], e)]
+    return windows, balance
+
+def _clip(pieces: list[tuple], a: float, b: float) -> list[tuple]:
+    "The parts of pieces (start, end, ...) inside [a, b]"
+    return [(max(s, a), min(e, b), *rest) for s, e, *rest in pieces if min(e, b) > max(s, a)]
+
+def _stretch_events(stretch: list[list[tuple]], windows: list[tuple] | None, last: float, rng: np.random.Generator, owed: dict) -> list[tuple]:
+    """Events (minute, activity, visit) of runs whose pauses the loader credits: they cover `windows` (`_windows`), as much time as
+    the work, and the pauses inside them carry the activity of the work outside them"""
+    if windows is None: return [e for run in stretch for e in _run_events(run, last, rng, owed)]
+    spans = [(run[0][0], max(p[1] for p in run)) for run in stretch]
+    pieces = [p for run in stretch for p in run]
+    outside = [(a, b) for a, b in zip([spans[0][0]] + [w[1] for w in windows], [w[0] for w in windows] + [spans[-1][1]]) if b > a]
+    left_out = [q for a, b in outside for q in _clip(pieces, a, b)]
+    done = np.cumsum([0.0] + [b - a for a, b, *_ in left_out])
+    packed = [(w, w + b - a, act, vis) for w, (a, b, act, vis) in zip(done, left_out)]  # the work left out, back to back from 0
+    pauses = [(b, a) for (_, b), (a, _) in zip(spans[:-1], spans[1:])]
+    holes = [h for a, b in windows for h in _clip(pauses, a, b)]  # the pauses inside the windows
+    at = np.cumsum([0.0] + [b - a for a, b in holes])
+    holes = [(a, b, *_label(packed, w, w + b - a, b - a, owed)) for (a, b), w in zip(holes, at)]  # each stands for work left out
+    return [e for a, b in windows for e in _run_events(sorted(_clip(pieces, a, b) + _clip(holes, a, b), key=lambda p: p[0]), last, rng, owed)]
 
 def _iso(dates: np.ndarray, seconds: np.ndarray, tz: str) -> np.ndarray:
     "ISO 8601 local times with their UTC offset of the given seconds after local midnight"
@@ -324,6 +450,7 @@ def virtual_clinic(out: str | Path, # directory to write (replaced as a whole)
                    days: int | None = None, # number of calendar days; default through clinic.end
                    mess: Mess | None = None, # faults to put in the tables; default none
                    timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # inactivity timeout the audit log is written for
+                   active_rule: str = DEFAULT_ACTIVE_RULE, # the loader's active-time rule the audit log is written for
                    formats: dict | None = None, # table name -> 'csv' or 'parquet'; default TABLE_FORMATS
                   ) -> dict:
     "Simulate a clinic event by event and write its data directory with truth.json; a summary of what was written"
@@ -334,7 +461,7 @@ def virtual_clinic(out: str | Path, # directory to write (replaced as a whole)
     sim = simulate_events(clinic, theta, start=start, days=days, seed=seed)
     placing, spacing, details, spoiling = spawn_generators(seed, 2)[1].spawn(4)
     segments, beyond = place_work(clinic, sim, placing)
-    events, runs = audit_events(segments, spacing, timeout_minutes)
+    events, runs = audit_events(segments, spacing, timeout_minutes, active_rule, work_zones(clinic, sim))
     appointments, ids = appointments_table(clinic, sim.visits, details)
     totals = sim.totals.isel(draw=0, drop=True).reset_coords(drop=True)
     tables = {"appointments": appointments, "inbox": inbox_table(clinic, sim.items, segments, details),
@@ -346,7 +473,7 @@ def virtual_clinic(out: str | Path, # directory to write (replaced as a whole)
         tmp.mkdir()
         period.write(tmp)
         for name, table in tables.items(): _write_table(table, tmp/f"{name}.{formats[name]}")
-        (tmp/"truth.json").write_text(json.dumps(_truth(period, theta, seed, timeout_minutes, done, placement, totals), indent=1) + "\n")
+        (tmp/"truth.json").write_text(json.dumps(_truth(period, theta, seed, timeout_minutes, active_rule, done, placement, totals), indent=1) + "\n")
     return {"directory": str(out), "clinic": period.name, "start": str(period.start), "end": str(period.end), "providers": len(period.providers),
             "seed": seed if isinstance(seed, int) else "numpy Generator", "rows": {n: len(t) for n, t in tables.items()}, "mess": done}
 
@@ -355,11 +482,11 @@ def _write_table(table: pd.DataFrame, path: Path):
     elif path.suffix == ".csv": table.to_csv(path, index=False, lineterminator="\n")
     else: raise SpecError(f"formats: got {path.suffix.lstrip('.')!r} for {path.stem}, expected 'csv' or 'parquet'")
 
-def _truth(clinic: Clinic, theta: dict, seed, timeout_minutes: float, mess: dict, placement: dict, totals: xr.Dataset) -> dict:
+def _truth(clinic: Clinic, theta: dict, seed, timeout_minutes: float, active_rule: str, mess: dict, placement: dict, totals: xr.Dataset) -> dict:
     "What generated the virtual clinic: JSON-ready"
     return {"generator": "twinlab.synth.virtual_clinic", "twinlab_version": twinlab.__version__,
             "seed": seed if isinstance(seed, int) else "numpy Generator", "clinic": clinic.name,
-            "start": str(clinic.start), "end": str(clinic.end), "inactivity_timeout_minutes": timeout_minutes,
+            "start": str(clinic.start), "end": str(clinic.end), "inactivity_timeout_minutes": timeout_minutes, "active_rule": active_rule,
             "theta": theta, "mess": mess, "placement": placement,
             "providers": list(clinic.providers), "dates": [str(d.date()) for d in totals.indexes["date"]],
             "totals": {v: {"units": totals[v].attrs["units"], "values": totals[v].values.astype(float).tolist()} for v in OUTPUTS}}

@@ -18,7 +18,7 @@ import yaml
 
 from .clinic import ROLES
 from .core import DataError, SpecError, atomic_path, shipped_path
-from .data import ACTIVITIES, INACTIVITY_TIMEOUT_MINUTES, MONTHLY, active_seconds, pseudonym_salt, pseudonymise, validation_report, validation_text
+from .data import ACTIVITIES, DEFAULT_ACTIVE_RULE, INACTIVITY_TIMEOUT_MINUTES, MONTHLY, active_seconds, pseudonym_salt, pseudonymise, validation_report, validation_text
 from .schema import MESSAGE_TYPES
 from .tables import find_table, read_table
 
@@ -331,10 +331,11 @@ def audit_from_access_log(log: pd.DataFrame, # the access log as text (see `read
 def coverage(audit: pd.DataFrame, # from `audit_from_access_log`
              timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # inactivity timeout of active time
              top: int = 10, # how many unmapped action names to list
+             active_rule: str = DEFAULT_ACTIVE_RULE, # how gaps between events are credited (twinlab.data.ACTIVE_RULES)
             ) -> dict:
     "How much of the log the mapping explains: shares of events and active time in 'other', most frequent unmapped names"
     codes = pd.factorize(audit["provider_id"])[0]
-    secs = active_seconds(audit["timestamp"].to_numpy("datetime64[s]").astype("int64").astype("float64"), codes, timeout_minutes)
+    secs = active_seconds(audit["timestamp"].to_numpy("datetime64[s]").astype("int64").astype("float64"), codes, timeout_minutes, active_rule)
     other = (audit["activity"] == "other").to_numpy()
     unmapped = audit.loc[~audit["mapped"], "metric_name"].value_counts().head(top)
     return {"events": len(audit), "share_events_other": float(other.mean()) if len(audit) else 0.0,
@@ -353,6 +354,7 @@ def import_access_log(path: str | Path, # access log, CSV or Parquet
                       role: str = "MD", # roster role of every user when no --clinic
                       salt: str | None = None, # pseudonym salt (default: TWINLAB_SALT or the config file)
                       timeout_minutes: float = INACTIVITY_TIMEOUT_MINUTES, # inactivity timeout of active time
+                      active_rule: str = DEFAULT_ACTIVE_RULE, # how gaps between events are credited (twinlab.data.ACTIVE_RULES)
                      ) -> dict:
     "Import a raw EHR access log as the audit_log of a tier-3 clinic data directory; a summary with the mapping's coverage"
     path, columns = Path(path), ACCESS_COLUMNS | (columns or {})
@@ -365,7 +367,7 @@ def import_access_log(path: str | Path, # access log, CSV or Parquet
     salt, salt_from = pseudonym_salt(salt)
     if salt_from == "random": warnings.append("no pseudonym salt set (TWINLAB_SALT or the config file): patient pseudonyms use a random salt and will not match other imports")
     audit = audit_from_access_log(read_table(path), read_mapping(mapping), columns, path, _timezone(timezone), salt)
-    cover = coverage(audit, timeout_minutes)
+    cover = coverage(audit, timeout_minutes, active_rule=active_rule)
     providers = list(dict.fromkeys(audit["provider_id"]))
     if clinic: tables = {t: read_table(find_table(clinic, t)) for t in ("roster", "templates")}
     else:

@@ -123,6 +123,6 @@ def test_sigterm_during_a_report_leaves_nothing_behind(tmp_path):
     time.sleep(8)  # the kernel starts in about 3 s and the report runs for about 20 s: the signal lands while it runs
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM and err.strip().splitlines() == ["interrupted by SIGTERM: twinlab report stopped before it finished"]
+    assert proc.returncode == 128 + signal.SIGTERM and err.strip().splitlines() == ["interrupted by SIGTERM: twinlab report stopped before it finished"], err
     assert list(scratch.iterdir()) == []  # no partial executed notebook, no kernel files
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []  # no outputs and no lock

@@ -29,7 +29,7 @@ from .summaries import SummaryTargets, literature_targets_of, observed_targets, 
 _all_ = ["Posterior"]   # re-exported: `from twinlab.calibrate import calibrate, Posterior` keeps working
 
 # %% auto #0
-__all__ = ['NEEDED', 'calibration_targets', 'abc_problem', 'calibrate', 'Posterior']
+__all__ = ['NEEDED', 'MAX_REFITS', 'calibration_targets', 'abc_problem', 'calibrate', 'Posterior']
 
 # %% ../nbs/07_calibrate.ipynb #3db6a03f
 NEEDED = ("a monthly table (tier 1: provider_id, month, clinic_days, scheduled_hours, ehr_minutes, ehr_outside_minutes, note_minutes, "
@@ -159,15 +159,19 @@ def calibrate(clinic_data: ClinicData | Clinic, # loaded clinic data (twinlab.da
     data = at_tier(_as_data(clinic_data), tier)
     space, seed = space or default_space(data.clinic), resolve_seed(seed)
     rule = StoppingRule(max_rounds, max_simulations, tolerance, min_acceptance, stall)
-    r_direct, *streams = spawn_generators(seed, 7)   # the sub-models; then pilot, ABC and checks of the first fit and of a refit
+    r_direct, *streams = spawn_generators(seed, 1 + 3 * (1 + MAX_REFITS))   # the sub-models; then pilot, ABC and checks of each fit
     summary_targets, submodels = calibration_targets(data, space, targets, r_direct)
     fit = partial(_fit, data, space, submodels=submodels, seed=seed,
                   engine=_Engine(particles, pilot, min_r2, (first_quantile, quantile, batch), rule, checks, workers))
-    post = fit(summary_targets, streams=streams[:3])
-    if discrepancy and post.checks is not None and (sd := model_discrepancy(post.checks)) is not None:
-        post = fit(summary_targets.with_discrepancy(sd), streams=streams[3:])
+    post, sd = fit(summary_targets, streams=streams[:3]), None
+    for k in range(1, MAX_REFITS + 1 if discrepancy else 1):   # a refit moves the posterior, which may leave other summaries out of reach
+        if post.checks is None or (missed := model_discrepancy(post.checks)) is None: break
+        sd = missed if sd is None else np.maximum(sd, missed)
+        post = fit(summary_targets.with_discrepancy(sd), streams=streams[3 * k:3 * k + 3])
     if not post.converged: _not_converged(post, data, post.diagnostics.attrs["stop_reason"], strict)
     return post
+
+MAX_REFITS = 3 # refits with a model discrepancy at most, each adding the summaries the last one left out of reach
 
 @dataclass(frozen=True)
 class _Engine:

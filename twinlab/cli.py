@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import twinlab
-from .core import SeedLike, TwinlabError
+from .core import SeedLike, TwinlabError, request_stop
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command', 'build_parser', 'main', 'error_object', 'print_result', 'calibrate_dir', 'calibration_text']
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None, # arguments (default: `sys.argv[1:]`)
     finally:
         if on_main: signal.signal(signal.SIGTERM, previous)
 
-def _interrupt(signum, frame): raise KeyboardInterrupt(signal.Signals(signum).name)
+def _interrupt(signum, frame): request_stop(signal.Signals(signum).name)
 
 def error_object(e: TwinlabError, # the error a command raised
                 ) -> dict:

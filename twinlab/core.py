@@ -18,7 +18,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['SeedLike', 'RESULT_LIBRARIES', 'TwinlabError', 'DataError', 'SpecError', 'CalibrationError', 'ReportError',
            'resolve_seed', 'as_generator', 'spawn_generators', 'child_seeds', 'check_count', 'run_ensemble',
-           'atomic_path', 'shipped_path', 'environment_versions']
+           'atomic_path', 'shipped_path', 'request_stop', 'stop_requested', 'environment_versions']
 
 # %% ../nbs/00_core.ipynb #7fcfbde9
 class TwinlabError(Exception):
@@ -132,6 +132,19 @@ def shipped_path(name: str, # a file or folder of the shipped data, e.g. 'virtua
     path = Path(str(files("twinlab.datasets") / name))
     if not path.exists(): raise FileNotFoundError(f"{name!r} is not among twinlab's shipped data ({path.parent})")
     return path
+
+# %% ../nbs/00_core.ipynb #d5e8f1a3
+_STOPS: list[str] = []   # the signals that asked this process to stop
+
+def request_stop(name: str, # the signal's name, e.g. 'SIGTERM'
+                ):
+    "Stop the work in hand like Ctrl-C, and remember why, so that code catching errors does not take the stop for one"
+    _STOPS.append(name)
+    raise KeyboardInterrupt(name)
+
+def stop_requested() -> str | None:
+    "The signal that asked this process to stop, if one did"
+    return _STOPS[-1] if _STOPS else None
 
 # %% ../nbs/00_core.ipynb #c620264f
 RESULT_LIBRARIES = ("numpy", "scipy", "pandas", "xarray", "pandera", "numba", "statsmodels", "SALib", "matplotlib")

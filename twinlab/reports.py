@@ -43,7 +43,7 @@ from papermill.utils import find_first_tagged_cell_index
 from traitlets import default
 
 import twinlab
-from .core import ReportError, SpecError, atomic_path, environment_versions, resolve_seed
+from .core import ReportError, SpecError, atomic_path, environment_versions, resolve_seed, stop_requested
 
 # %% auto #0
 __all__ = ['TEMPLATES_PACKAGE', 'MAX_DRAWS_VARIABLE', 'SPEC_KEYS', 'RUN_KEYS', 'list_templates', 'find_template',
@@ -289,6 +289,7 @@ def _run(nb: nbformat.NotebookNode, saved: Path, cwd: str | Path, timeout_s: flo
                              resources={"metadata": {"path": str(cwd)}}, extra_arguments=_KERNEL_ARGUMENTS)
     except pm.PapermillExecutionError as e: return f"{_where(nb, e.cell_index)}: {e.ename}: {e.evalue}"
     except Exception as e:  # the kernel died, timed out or did not start: name the cell it was running, if any
+        if (why := stop_requested()): raise KeyboardInterrupt(why) from None   # a signal stopped it: not a failure of the report
         cells = nbformat.read(saved, as_version=4).cells if saved.exists() else []
         started = [i for i, c in enumerate(cells) if c.metadata.get("papermill", {}).get("start_time")]
         return (f"{_where(nb, started[-1])}: " if started else "") + f"{type(e).__name__}: {next(iter(str(e).splitlines()), '')}"

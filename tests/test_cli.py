@@ -118,9 +118,12 @@ def test_sigterm_during_a_report_leaves_nothing_behind(tmp_path):
     import time
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    proc = subprocess.Popen([TWINLAB, "report", "simulation", "-p", "days=28", "-p", "draws=400", "--out", str(tmp_path / "out")],
+    proc = subprocess.Popen([TWINLAB, "report", "simulation", "-p", "days=91", "-p", "draws=3000", "--out", str(tmp_path / "out")],
                             stderr=subprocess.PIPE, text=True, env=os.environ | {"TMPDIR": str(scratch)})
-    time.sleep(8)  # the kernel starts in about 3 s and the report runs for about 20 s: the signal lands while it runs
+    for _ in range(600):  # wait until the report runs (its temporary folder exists), at most 60 s
+        if any(scratch.glob("twinlab-report-*")): break
+        time.sleep(0.1)
+    time.sleep(2)  # inside the kernel's work: 3,000 parameter sets over 91 days take far longer than this
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM and err.strip().splitlines() == ["interrupted by SIGTERM: twinlab report stopped before it finished"], err

@@ -116,8 +116,8 @@ def test_sigterm_during_a_report_leaves_nothing_behind(tmp_path):
     import os
     import signal
     import time
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
+    import tempfile
+    scratch = Path(tempfile.mkdtemp(prefix="tl-"))  # short: the kernel's IPC socket paths must fit in 107 characters
     proc = subprocess.Popen([TWINLAB, "report", "simulation", "-p", "days=91", "-p", "draws=3000", "--out", str(tmp_path / "out")],
                             stderr=subprocess.PIPE, text=True, env=os.environ | {"TMPDIR": str(scratch)})
     for _ in range(600):  # wait until the report runs (its temporary folder exists), at most 60 s
@@ -128,4 +128,5 @@ def test_sigterm_during_a_report_leaves_nothing_behind(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM and err.strip().splitlines() == ["interrupted by SIGTERM: twinlab report stopped before it finished"], err
     assert list(scratch.iterdir()) == []  # no partial executed notebook, no kernel files
+    scratch.rmdir()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []  # no outputs and no lock

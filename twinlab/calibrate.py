@@ -20,16 +20,18 @@ from .checks import model_discrepancy, posterior_checks
 from .clinic import Clinic
 from .core import CalibrationError, SeedLike, SpecError, check_count, resolve_seed, shipped_path, spawn_generators
 from .data import TIER_TABLES, TIERS, ClinicData, at_tier, literature_targets
-from .params import ParamSpace, default_space
-from .posterior import Posterior, draws_dataset, ess
+from .model import simulate
+from .params import PROVIDER_EFFECTS, ParamSpace, default_space, population_effects
+from .posterior import EFFECT_SD_PREFIX, Posterior, draws_dataset, ess
 from .schema import provenance_attrs
-from .submodels import SubModel, direct_estimates, per_visit_resolved
+from .submodels import SubModel, after_hours_effect, direct_estimates, per_visit_resolved, provider_effects
 from .summaries import SummaryTargets, literature_targets_of, observed_targets, panel_known
 
 _all_ = ["Posterior"]   # re-exported: `from twinlab.calibrate import calibrate, Posterior` keeps working
 
 # %% auto #0
-__all__ = ['NEEDED', 'MAX_REFITS', 'calibration_targets', 'abc_problem', 'calibrate', 'Posterior']
+__all__ = ['NEEDED', 'AFTER_HOURS_REPLICATES', 'MAX_REFITS', 'calibration_targets', 'abc_problem', 'expected_after_hours',
+           'provider_effect_draws', 'calibrate', 'Posterior']
 
 # %% ../nbs/07_calibrate.ipynb #3db6a03f
 NEEDED = ("a monthly table (tier 1: provider_id, month, clinic_days, scheduled_hours, ehr_minutes, ehr_outside_minutes, note_minutes, "
@@ -129,6 +131,50 @@ def _not_converged(post: Posterior, data: ClinicData, why: str, strict: bool):
     err.posterior = post
     raise err
 
+# %% ../nbs/07_calibrate.ipynb #d7f75ef6
+AFTER_HOURS_REPLICATES = 20   # simulations averaged for the expected after-hours minutes: their mean is within ~2% over 13 weeks
+
+def _clinic_level(post: Posterior) -> dict:
+    "Posterior mean of every parameter"
+    return {n: float((post.draws[n].values * post.weights).sum()) for n in post.space.names}
+
+def expected_after_hours(clinic: Clinic, # the clinic
+                         theta: dict, # one parameter set, with effect_<name> as dicts provider -> factor
+                         rng: np.random.Generator, # stream of the simulations' seed
+                         workers: int | None = None, # threads
+                        ) -> np.ndarray:
+    "(provider, date) the model's mean after-hours minutes over AFTER_HOURS_REPLICATES simulations of `theta`"
+    scalars = xr.Dataset({k: ("draw", np.full(AFTER_HOURS_REPLICATES, v)) for k, v in theta.items() if not k.startswith("effect_")})
+    effects = {k: xr.DataArray(np.tile(list(v.values()), (AFTER_HOURS_REPLICATES, 1)), dims=("draw", "provider"), coords={"provider": list(v)})
+               for k, v in theta.items() if k.startswith("effect_")}
+    sim = simulate(clinic, scalars.assign(effects), seed=int(rng.integers(2**62)), workers=workers)
+    return sim["ehr_outside_minutes"].mean("draw").transpose("provider", "date").values.astype(float)
+
+def provider_effect_draws(data: ClinicData, # the clinic's data (at the tier used)
+                          post: Posterior, # the calibrated clinic-level parameters
+                          rng: np.random.Generator, # stream of the effects
+                          workers: int | None = None, # threads
+                         ) -> dict[str, xr.DataArray]:
+    "effect_<name> on (draw, provider) and effect_sd_<name> on draw, one draw per particle of `post`"
+    n, providers = post.draws.sizes["draw"], data.clinic.providers
+    fits = provider_effects(data, n, rng)
+    if "audit_log" in data.tables:
+        theta = _clinic_level(post) | {f.effect.var: dict(zip(providers, f.draws.mean(0))) for f in fits.values()}
+        fit = after_hours_effect(data, expected_after_hours(data.clinic, theta, rng, workers), n, rng)
+        if fit is not None: fits["after_hours_cap"] = fit
+    prior = population_effects(providers, {e.name: np.full(n, e.sd) for e in PROVIDER_EFFECTS}, rng)
+    out = {}
+    for e in PROVIDER_EFFECTS:
+        fit = fits.get(e.name)
+        how = (f"partial pooling of the {fit.table} table's per-provider statistics (empirical Bayes)" if fit is not None
+               else f"prior: no tier-{data.tier} table identifies it per provider (population distribution, sd {e.sd:g})")
+        values = fit.draws if fit is not None else prior[e.var].values
+        out[e.var] = xr.DataArray(values, dims=("draw", "provider"), coords={"provider": providers},
+                                  attrs={"units": "1", "long_name": f"provider factor on the {e.multiplies}", "method": how, "centre": e.centre})
+        out[EFFECT_SD_PREFIX + e.name] = xr.DataArray(np.full(n, fit.tau if fit is not None else e.sd), dims="draw",
+                                                      attrs={"units": "1", "long_name": f"between-provider sd of the log factor on the {e.multiplies}", "method": how})
+    return out
+
 # %% ../nbs/07_calibrate.ipynb #9f40950b
 def calibrate(clinic_data: ClinicData | Clinic, # loaded clinic data (twinlab.data.load_clinic), or a Clinic for tier 0 (literature only)
               space: ParamSpace | None = None, # default: twinlab.params.default_space(clinic)
@@ -159,7 +205,7 @@ def calibrate(clinic_data: ClinicData | Clinic, # loaded clinic data (twinlab.da
     data = at_tier(_as_data(clinic_data), tier)
     space, seed = space or default_space(data.clinic), resolve_seed(seed)
     rule = StoppingRule(max_rounds, max_simulations, tolerance, min_acceptance, stall)
-    r_direct, *streams = spawn_generators(seed, 1 + 3 * (1 + MAX_REFITS))   # the sub-models; then pilot, ABC and checks of each fit
+    r_direct, *streams, r_effects = spawn_generators(seed, 2 + 3 * (1 + MAX_REFITS))   # the sub-models; pilot, ABC and checks of each fit; provider effects
     summary_targets, submodels = calibration_targets(data, space, targets, r_direct)
     fit = partial(_fit, data, space, submodels=submodels, seed=seed,
                   engine=_Engine(particles, pilot, min_r2, (first_quantile, quantile, batch), rule, checks, workers))
@@ -168,6 +214,7 @@ def calibrate(clinic_data: ClinicData | Clinic, # loaded clinic data (twinlab.da
         if post.checks is None or (missed := model_discrepancy(post.checks)) is None: break
         sd = missed if sd is None else np.maximum(sd, missed)
         post = fit(summary_targets.with_discrepancy(sd), streams=streams[3 * k:3 * k + 3])
+    post.draws = post.draws.assign(provider_effect_draws(data, post, r_effects, workers))
     if not post.converged: _not_converged(post, data, post.diagnostics.attrs["stop_reason"], strict)
     return post
 

@@ -17,7 +17,7 @@ import xarray as xr
 
 from .clinic import Clinic
 from .core import SeedLike, SpecError, atomic_path, resolve_seed, run_ensemble, spawn_generators
-from .params import default_space
+from .params import EFFECT_PREFIX, PROVIDER_EFFECTS, default_space
 from .schema import COUNT_OUTPUTS, DIMS, FLOAT_OUTPUTS, MESSAGE_TYPES, OUTPUTS, THETA_PREFIX, provenance_attrs
 
 # %% auto #0
@@ -43,6 +43,7 @@ class Plan:
     block_patient: np.ndarray # (block,) bool: patient block (else desk)
     slots: int # number of slots over all session days of all providers
     messages_per_rate: np.ndarray # (provider, date) float64: panel_size * weekday factor / 365
+    slots_per_provider: np.ndarray # (provider,) int64: each provider's share of `slots` (the draws are provider-major)
 
 def _as_date(value, what: str) -> dt.date:
     if isinstance(value, dt.datetime): return value.date()
@@ -81,7 +82,7 @@ def make_plan(clinic: Clinic, # providers, templates and holidays
     panel = clinic.roster["panel_size"].to_numpy(dtype=float)
     return Plan(providers, dates, weekday, session, ptr, b[:, 0].copy(), b[:, 1].copy(), b[:, 2].copy(), b[:, 3].astype(bool),
                 int((slots_per_weekday[:, weekday] * session).sum()),
-                panel[:, None] * np.asarray(WEEKDAY_FACTORS)[weekday][None, :] / 365.0)
+                panel[:, None] * np.asarray(WEEKDAY_FACTORS)[weekday][None, :] / 365.0, (slots_per_weekday[:, weekday] * session).sum(1))
 
 # %% ../nbs/03_model.ipynb #d2def030
 @numba.njit(nogil=True, cache=True)
@@ -114,17 +115,28 @@ def _thresholds(th: dict) -> tuple[np.float32, np.float32]:
     "Uniform thresholds for booked and arrived, in float32 so that numpy and the kernel compare alike"
     return np.float32(th["fill_rate"]), np.float32(th["fill_rate"] * (1 - th["no_show_prob"]))
 
+def _per_provider(counts: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    "float32 factor of each item of provider-major draws, `counts` items per provider"
+    return np.repeat(np.asarray(factors, np.float32), counts)
+
+def _seen_per_provider(plan: Plan, seen: np.ndarray) -> np.ndarray:
+    "(provider,) patients seen, from the (slot,) seen flags in provider-major order"
+    running = np.r_[0, np.cumsum(seen, dtype=np.int64)]
+    return np.diff(running[np.r_[0, np.cumsum(plan.slots_per_provider)]])
+
 def draw_randoms(plan: Plan, # the clinic as arrays
                  th: dict, # one parameter set: name -> float
                  rng: np.random.Generator, # the draw's stream
+                 effects: dict | None = None, # effect name -> (provider,) factors (PROVIDER_EFFECTS); None: all 1
                 ) -> Draws:
-    "All random numbers of one draw"
+    "All random numbers of one draw (provider effects scale them after drawing: the same numbers are consumed)"
     P, T = plan.session.shape
     slot_u = rng.random(plan.slots, dtype=np.float32)
     k = th["msg_dispersion"]
     rates = np.array([th[f"msg_rate_{t}"] for t in MESSAGE_TYPES])
     share = np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES])
-    intensity = rng.standard_gamma(k, size=(P, T, 4)) * (plan.messages_per_rate[:, :, None] * (rates / k))
+    per_rate = plan.messages_per_rate if effects is None else plan.messages_per_rate * effects["msg_rate"][:, None]
+    intensity = rng.standard_gamma(k, size=(P, T, 4)) * (per_rate[:, :, None] * (rates / k))
     to_provider = rng.poisson(intensity * (1 - share)).astype(np.int32)
     delegated = rng.poisson(intensity @ share).astype(np.int32)
     off_day_u = rng.random((P, T), dtype=np.float32)
@@ -132,6 +144,9 @@ def draw_randoms(plan: Plan, # the clinic as arrays
     face = _lognormal(rng, seen, th["visit_minutes_median"], th["visit_minutes_sigma"])
     note = _lognormal(rng, seen, th["note_minutes_median"], th["note_minutes_sigma"])
     msg_scale = _lognormal(rng, int(to_provider.sum()), 1.0, th["msg_minutes_sigma"])
+    if effects is not None:
+        note *= _per_provider(_seen_per_provider(plan, slot_u < _thresholds(th)[1]), effects["note_minutes"])
+        msg_scale *= _per_provider(to_provider.sum((1, 2)), effects["msg_minutes"])
     return Draws(slot_u, face, note, intensity, to_provider, delegated, msg_scale, off_day_u)
 
 # %% ../nbs/03_model.ipynb #16421de1
@@ -140,7 +155,7 @@ _GAP, _AFTER_HOURS = 0, 1   # phases recorded for work items
 @numba.njit(nogil=True, cache=True)
 def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, block_patient,  # the plan
             slot_u, booked_below, arrived_below, face, note, msg, msg_median, delegated, to_provider, off_day_u,  # the draws
-            inroom_fraction, chart_minutes, order_minutes, cap_minutes, off_day_prob,  # parameters
+            inroom_fraction, chart_minutes, order_minutes, cap_minutes, off_day_prob,  # parameters (cap_minutes per provider)
             fout, iout,  # outputs (variable, provider, date): float32 FLOAT_OUTPUTS, int32 COUNT_OUTPUTS
             record, visit_start, visit_end, item_day, item_phase, item_rank):  # event records (used if record)
     "One draw: every provider's dates in order, with the work queue carried from day to day"
@@ -190,7 +205,7 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
                 if phase == _GAP:
                     if not session[p, t]: continue
                     budget = idle
-                elif session[p, t] or off_day_u[p, t] < off_day_prob: budget = cap_minutes
+                elif session[p, t] or off_day_u[p, t] < off_day_prob: budget = cap_minutes[p]
                 else: break
                 used = 0.0
                 while note_head < iv or msg_head < im:
@@ -234,9 +249,12 @@ def run_draw(plan: Plan, # the clinic as arrays
              iout: np.ndarray, # (len(COUNT_OUTPUTS), provider, date) int32, written
              draws: Draws | None = None, # random numbers to use instead of drawing them (tests)
              record: bool = False, # also return event records
+             effects: dict | None = None, # effect name -> (provider,) factors (PROVIDER_EFFECTS); None: all 1
             ) -> tuple[Draws, Records]:
     "Simulate one draw into `fout` and `iout`; return its random numbers and the kernel's records (events only if `record`)"
-    r = draw_randoms(plan, th, rng) if draws is None else draws
+    r = draw_randoms(plan, th, rng, effects) if draws is None else draws
+    cap = np.full(plan.session.shape[0], float(th["after_hours_cap_minutes"]))
+    if effects is not None: cap *= effects["after_hours_cap"]
     msg = r.msg_scale.copy()   # the kernel turns scales into minutes in place
     n, m = (r.face.size, msg.size) if record else (0, 0)
     rec = Records(msg, np.full(n, np.nan), np.full(n, np.nan), np.full(n + m, -1, np.int32), np.full(n + m, -1, np.int8),
@@ -246,13 +264,52 @@ def run_draw(plan: Plan, # the clinic as arrays
             r.slot_u, booked_below, arrived_below, r.face, r.note, rec.msg_minutes,
             np.array([th[f"msg_minutes_{t}"] for t in MESSAGE_TYPES]), r.delegated, r.to_provider, r.off_day_u,
             float(th["note_inroom_fraction"]), float(th["chart_review_minutes"]), float(th["order_minutes"]),
-            float(th["after_hours_cap_minutes"]), float(th["weekend_work_prob"]),
+            cap, float(th["weekend_work_prob"]),
             fout, iout, record, *rec[1:])
     return r, rec
 
 # %% ../nbs/03_model.ipynb #0a6fd95a
+def _split_effects(theta: dict | xr.Dataset) -> tuple[dict | xr.Dataset, dict]:
+    "theta without its effect_<name> entries, and those entries"
+    names = [n for n in (theta.data_vars if isinstance(theta, xr.Dataset) else theta) if isinstance(n, str) and n.startswith(EFFECT_PREFIX)]
+    known = {e.var for e in PROVIDER_EFFECTS}
+    unknown = sorted(set(names) - known)
+    if unknown: raise SpecError(f"theta: unknown provider effect(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if isinstance(theta, xr.Dataset): return theta.drop_vars(names), {n: theta[n] for n in names}
+    return {k: v for k, v in theta.items() if k not in names}, {n: theta[n] for n in names}
+
+def _effect_values(name: str, value, providers: list, ids: np.ndarray) -> np.ndarray:
+    "(draw, provider) factors of one effect, checked"
+    if isinstance(value, xr.DataArray):
+        if "provider" not in value.dims or set(value.dims) - {"draw", "provider"}:
+            raise SpecError(f"theta[{name!r}]: dims {value.dims}, expected ('draw', 'provider') or ('provider',)")
+        missing = [p for p in providers if p not in set(value["provider"].values.tolist())]
+        if missing: raise SpecError(f"theta[{name!r}]: no factor for provider(s) {', '.join(map(str, missing))}; draw them from the "
+                                    f"population with source.sample(n, seed, providers=clinic.providers)")
+        v = value.sel(provider=providers).transpose(..., "provider").values.astype(float)
+    elif isinstance(value, dict):
+        missing = [p for p in providers if p not in value]
+        if missing: raise SpecError(f"theta[{name!r}]: no factor for provider(s) {', '.join(map(str, missing))}")
+        v = np.array([float(value[p]) for p in providers])
+    else: raise SpecError(f"theta[{name!r}]: got a {type(value).__name__}, expected a dict provider -> factor or a DataArray on (draw, provider)")
+    v = np.broadcast_to(v, (len(ids), len(providers)))
+    bad = ~(np.isfinite(v) & (v > 0))
+    if bad.any(): raise SpecError(f"theta[{name!r}] = {v[bad][0]:g} (provider {providers[np.argwhere(bad)[0][1]]}): expected a finite factor > 0")
+    return v
+
+def _effects_table(effects: dict, providers: list, ids: np.ndarray) -> np.ndarray | None:
+    "(draw, effect, provider) factors in PROVIDER_EFFECTS order (1 where not given), or None without effects"
+    if not effects: return None
+    out = np.ones((len(ids), len(PROVIDER_EFFECTS), len(providers)))
+    for j, e in enumerate(PROVIDER_EFFECTS):
+        if e.var in effects: out[:, j] = _effect_values(e.var, effects[e.var], providers, ids)
+    return out
+
+def _effects_of(table: np.ndarray | None, i: int) -> dict | None:
+    return None if table is None else {e.name: table[i, j] for j, e in enumerate(PROVIDER_EFFECTS)}
+
 def _theta_table(theta: dict | xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    "Validated theta as (draw ids, values on (draw, param) in default_space order)"
+    "Validated theta without provider effects as (draw ids, values on (draw, param) in default_space order)"
     space = default_space()
     space.validate(theta)
     if isinstance(theta, dict):
@@ -263,12 +320,15 @@ def _theta_table(theta: dict | xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     table = np.stack([np.broadcast_to(theta[n].values.astype(float), ids.shape) for n in space.names], axis=1)
     return ids.astype(np.int64), table
 
-def _dataset(plan: Plan, ids, table, fout, iout, seed, clinic: Clinic, title: str) -> xr.Dataset:
-    "The outputs as a dataset with the shared schema"
+def _dataset(plan: Plan, ids, table, fout, iout, seed, clinic: Clinic, title: str, effects: np.ndarray | None = None) -> xr.Dataset:
+    "The outputs as a dataset with the shared schema (effects, when given, as theta_effect_<name> on (draw, provider))"
     arrays = {**dict(zip(FLOAT_OUTPUTS, fout)), **dict(zip(COUNT_OUTPUTS, iout))}
     data = {v: (DIMS, arrays[v], {"units": u, "long_name": ln}) for v, (u, ln) in OUTPUTS.items()}
     space = default_space()
     params = {THETA_PREFIX + p.name: ("draw", table[:, i], {"units": p.unit, "long_name": p.meaning}) for i, p in enumerate(space)}
+    if effects is not None:
+        params |= {THETA_PREFIX + e.var: (("draw", "provider"), effects[:, j], {"units": "1", "long_name": f"provider factor on the {e.multiplies}"})
+                   for j, e in enumerate(PROVIDER_EFFECTS)}
     return xr.Dataset(data, coords={"draw": ids, "provider": plan.providers, "date": plan.dates.values, **params},
                       attrs=provenance_attrs(title, f"twinlab.model.simulate; clinic {clinic.name!r} ({clinic.source or 'in memory'})", seed,
                                              parameters=f"one coordinate {THETA_PREFIX}<name> on dim draw per parameter: {', '.join(space.names)}"))
@@ -281,24 +341,26 @@ def theta_of(ds: xr.Dataset, # a simulation result
     return xr.Dataset({n.removeprefix(THETA_PREFIX): ds[n].reset_coords(drop=True) for n in names})
 
 def simulate(clinic: Clinic, # providers, templates, holidays
-             theta: dict | xr.Dataset, # one parameter set (dict of numbers), or one variable per parameter on dim `draw`
+             theta: dict | xr.Dataset, # one parameter set (dict of numbers), or one variable per parameter on dim `draw`; optional effect_<name> (provider effects)
              start=None, # first date (date or 'YYYY-MM-DD'); default clinic.start
              days: int | None = None, # number of calendar days; default through clinic.end
              seed: SeedLike = None, # root seed: draw i uses stream i of spawn_generators(seed, ...); None: fresh, recorded
              workers: int | None = None, # threads (results do not depend on it); default: number of CPUs
             ) -> xr.Dataset:
     "Simulated workload of every provider and date for each parameter set, on dims (draw, provider, date)"
+    theta, given = _split_effects(theta)
     ids, table = _theta_table(theta)
     plan = make_plan(clinic, start, days)
+    effects = _effects_table(given, plan.providers, ids)
     seed = resolve_seed(seed)
     streams = spawn_generators(seed, int(ids.max()) + 1)
     names = default_space().names
     D, (P, T) = len(ids), plan.session.shape
     fout = np.empty((len(FLOAT_OUTPUTS), D, P, T), np.float32)
     iout = np.empty((len(COUNT_OUTPUTS), D, P, T), np.int32)
-    def one(i): run_draw(plan, dict(zip(names, table[i])), streams[ids[i]], fout[:, i], iout[:, i])
+    def one(i): run_draw(plan, dict(zip(names, table[i])), streams[ids[i]], fout[:, i], iout[:, i], effects=_effects_of(effects, i))
     run_ensemble(one, D, workers)
-    return _dataset(plan, ids, table, fout, iout, seed, clinic, f"Simulated workload: {clinic.name}")
+    return _dataset(plan, ids, table, fout, iout, seed, clinic, f"Simulated workload: {clinic.name}", effects)
 
 # %% ../nbs/03_model.ipynb #1ba08afe
 class SimulatedEvents(NamedTuple):
@@ -376,17 +438,19 @@ def simulate_events(clinic: Clinic, # providers, templates, holidays
                    ) -> SimulatedEvents:
     "Day totals (bit-identical to simulate's) plus visit and work-item records of one parameter set"
     if not isinstance(theta, dict): raise SpecError(f"simulate_events: theta is a {type(theta).__name__}, expected a dict (one parameter set)")
+    theta, given = _split_effects(theta)
     ids, table = _theta_table(theta)
     plan = make_plan(clinic, start, days)
+    effects = _effects_table(given, plan.providers, ids)
     seed = resolve_seed(seed)
     rng = spawn_generators(seed, 1)[0]
     th = dict(zip(default_space().names, table[0]))
     P, T = plan.session.shape
     fout, iout = np.empty((len(FLOAT_OUTPUTS), 1, P, T), np.float32), np.empty((len(COUNT_OUTPUTS), 1, P, T), np.int32)
-    r, rec = run_draw(plan, th, rng, fout[:, 0], iout[:, 0], record=True)
+    r, rec = run_draw(plan, th, rng, fout[:, 0], iout[:, 0], record=True, effects=_effects_of(effects, 0))
     visits = _visit_table(plan, th, r, rec)
     items = _item_table(plan, th, r, rec, visits, rng.spawn(1)[0])
-    totals = _dataset(plan, ids, table, fout, iout, seed, clinic, f"Simulated workload: {clinic.name}")
+    totals = _dataset(plan, ids, table, fout, iout, seed, clinic, f"Simulated workload: {clinic.name}", effects)
     return SimulatedEvents(totals, visits, items)
 
 # %% ../nbs/03_model.ipynb #969d532e

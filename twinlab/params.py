@@ -20,7 +20,8 @@ from .core import SeedLike, SpecError, as_generator, check_count, resolve_seed
 from .schema import MESSAGE_TYPES, provenance_attrs
 
 # %% auto #0
-__all__ = ['MINUTES', 'describe_distribution', 'parse_distribution', 'Param', 'ParamSpace', 'ParameterSource', 'default_space']
+__all__ = ['EFFECT_PREFIX', 'PROVIDER_EFFECTS', 'MINUTES', 'describe_distribution', 'parse_distribution', 'Param', 'ParamSpace',
+           'ProviderEffect', 'population_effects', 'ParameterSource', 'default_space']
 
 # %% ../nbs/01_params.ipynb #aaa33932
 def describe_distribution(dist, # a frozen scipy.stats distribution
@@ -98,20 +99,64 @@ class ParamSpace:
         raise KeyError(f"{name!r} is not a parameter; known: {', '.join(self.names)}")
     def __repr__(self): return f"ParamSpace({len(self)} parameters: {', '.join(self.names)})"
 
+# %% ../nbs/01_params.ipynb #21513ac2
+EFFECT_PREFIX = "effect_"
+
+@dataclass(frozen=True)
+class ProviderEffect:
+    "A multiplicative per-provider factor on one part of the model, log-normal across providers"
+    name: str # short name; the parameter-set variable is effect_<name>
+    multiplies: str # what the factor multiplies
+    centre: str # 'mean': the population mean of the factor is 1; 'median': its median is 1
+    sd: float # prior between-provider sd of the log factor
+    source: str # where the prior sd comes from
+
+    @property
+    def var(self) -> str: return EFFECT_PREFIX + self.name
+
+    def log_centre(self, sd): # the between-provider sd (number or array)
+        "Mean of the log factor across providers"
+        return -0.5 * np.square(sd) if self.centre == "mean" else np.zeros_like(np.asarray(sd, float))
+
+_SPREAD = "assumption (between-provider log sd 0.3); wider spreads in Signal data: Apathy 2023, doi:10.1111/1475-6773.14097; Frontiers Digit Health 2021, doi:10.3389/fdgth.2021.689646"
+PROVIDER_EFFECTS = (
+    ProviderEffect("note_minutes", "note minutes of each visit", "mean", 0.3, _SPREAD),
+    ProviderEffect("msg_minutes", "minutes of each message the provider handles", "median", 0.3, _SPREAD),
+    ProviderEffect("msg_rate", "message rates per panel patient", "mean", 0.3, _SPREAD),
+    ProviderEffect("after_hours_cap", "after-hours budget of each day", "mean", 0.3, _SPREAD),
+)
+
+def population_effects(providers, # provider ids
+                       sd: dict, # effect name -> (n,) between-provider sd of the log factor, per draw
+                       rng: np.random.Generator, # stream of the draws
+                      ) -> dict[str, xr.DataArray]:
+    "effect_<name> on (draw, provider): factors of providers drawn from the population, one sd per draw"
+    providers = [str(p) for p in providers]
+    out = {}
+    for e in PROVIDER_EFFECTS:
+        s = np.asarray(sd[e.name], float)[:, None]
+        z = rng.standard_normal((len(s), len(providers)))
+        out[e.var] = xr.DataArray(np.exp(e.log_centre(s) + s * z), dims=("draw", "provider"), coords={"provider": providers},
+                                  attrs={"units": "1", "long_name": f"provider factor on the {e.multiplies}", "source": e.source})
+    return out
+
 # %% ../nbs/01_params.ipynb #75168100
 @patch
 def sample(self: ParamSpace, n: int, # number of parameter sets
            seed: SeedLike = None, # int, Generator or None for fresh entropy (the int used is stored)
+           providers=None, # provider ids: also draw each provider's effects from the population (see `ProviderEffect`)
           ) -> xr.Dataset:
-    "`n` parameter sets drawn from the priors, one variable per parameter on dim `draw`"
+    "`n` parameter sets drawn from the priors, one variable per parameter on dim `draw` (and `effect_<name>` on (draw, provider))"
     check_count("n", n)
     seed = resolve_seed(seed)
     rng = as_generator(seed)
     data = {p.name: ("draw", p.prior.rvs(size=n, random_state=rng),
                      {"units": p.unit, "long_name": p.meaning, "prior": describe_distribution(p.prior), "source": p.source})
             for p in self.params}
-    return xr.Dataset(data, coords={"draw": np.arange(n)},
-                      attrs=provenance_attrs("Parameter sets drawn from the prior", "twinlab.params.ParamSpace.sample", seed))
+    out = xr.Dataset(data, coords={"draw": np.arange(n)},
+                     attrs=provenance_attrs("Parameter sets drawn from the prior", "twinlab.params.ParamSpace.sample", seed))
+    if providers is None: return out
+    return out.assign(population_effects(providers, {e.name: np.full(n, e.sd) for e in PROVIDER_EFFECTS}, rng))
 
 @patch
 def centre(self: ParamSpace) -> dict[str, float]:
@@ -131,7 +176,7 @@ class ParameterSource(Protocol):
     "Anything parameter sets can be drawn from: a prior (`ParamSpace`) or a posterior (`twinlab.posterior.Posterior`)"
     @property
     def names(self) -> list[str]: ...
-    def sample(self, n: int, seed: SeedLike = None) -> xr.Dataset: ...
+    def sample(self, n: int, seed: SeedLike = None, providers=None) -> xr.Dataset: ...
     def quantiles(self, q, names: list[str] | None = None) -> dict[str, np.ndarray]: ...
 
 # %% ../nbs/01_params.ipynb #36b31eea

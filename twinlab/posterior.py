@@ -13,11 +13,11 @@ import pandas as pd
 import xarray as xr
 
 from .core import SeedLike, SpecError, atomic_path, check_count, resolve_seed
-from .params import Param, ParamSpace, describe_distribution, parse_distribution
+from .params import EFFECT_PREFIX, PROVIDER_EFFECTS, Param, ParamSpace, describe_distribution, parse_distribution, population_effects
 from .schema import provenance_attrs
 
 # %% auto #0
-__all__ = ['ess', 'weighted_quantile', 'draws_dataset', 'space_of', 'Posterior', 'interval_widths']
+__all__ = ['EFFECT_SD_PREFIX', 'ess', 'weighted_quantile', 'draws_dataset', 'space_of', 'Posterior', 'interval_widths']
 
 # %% ../nbs/07d_posterior.ipynb #3889c4f4
 def ess(w: np.ndarray, # importance weights
@@ -46,7 +46,29 @@ def space_of(draws: xr.Dataset, # a posterior's draws
     "The ParamSpace recorded in the attributes of a posterior's draws"
     a = lambda n, k: draws[n].attrs[k]
     return ParamSpace(tuple(Param(n, parse_distribution(a(n, "prior")), a(n, "units"), a(n, "lower"), a(n, "upper"), a(n, "long_name"),
-                                  a(n, "source"), a(n, "closed")) for n in draws.data_vars if n != "weight"))
+                                  a(n, "source"), a(n, "closed")) for n in draws.data_vars
+                             if n != "weight" and not n.startswith(EFFECT_PREFIX)))
+
+# %% ../nbs/07d_posterior.ipynb #c52cbd54
+EFFECT_SD_PREFIX = EFFECT_PREFIX + "sd_"
+
+def _effects_for(theta: xr.Dataset, # resampled draws with effect_<name> and effect_sd_<name>
+                 providers: list, # the providers wanted
+                 rng: np.random.Generator, # stream for new providers' population draws
+                ) -> xr.Dataset:
+    "theta with effect_<name> for exactly `providers` (new ones from the population) and without the sd variables"
+    sds = [v for v in theta.data_vars if v.startswith(EFFECT_SD_PREFIX)]
+    known = [str(p) for p in theta["provider"].values] if "provider" in theta.coords else []
+    if not sds or not providers: return theta.drop_vars(sds + [e.var for e in PROVIDER_EFFECTS if e.var in theta]).drop_vars("provider", errors="ignore")
+    new = [p for p in providers if p not in known]
+    pop = population_effects(new, {e.name: theta[EFFECT_SD_PREFIX + e.name].values for e in PROVIDER_EFFECTS}, rng) if new else {}
+    out = theta.drop_vars(sds + [e.var for e in PROVIDER_EFFECTS])
+    effects = {}
+    for e in PROVIDER_EFFECTS:
+        parts = [theta[e.var].sel(provider=[p for p in providers if p in known])] if set(providers) & set(known) else []
+        parts += [pop[e.var].assign_coords(draw=theta["draw"].values)] if new else []
+        effects[e.var] = xr.concat(parts, "provider").sel(provider=providers).drop_attrs()
+    return out.drop_vars("provider", errors="ignore").assign(effects)
 
 # %% ../nbs/07d_posterior.ipynb #72679ce3
 @dataclass
@@ -66,18 +88,25 @@ class Posterior:
 
     def sample(self, n: int, # parameter sets
                seed: SeedLike = None, # int, Generator or None (the int used is stored)
+               providers=None, # provider ids for the effects; None: the calibrated clinic's; a provider not calibrated gets the population
               ) -> xr.Dataset:
-        "`n` parameter sets resampled by weight, one variable per parameter on dim `draw`, ready for twinlab.model.simulate"
+        "`n` parameter sets resampled by weight, one variable per parameter on dim `draw` (effects on (draw, provider)), ready for twinlab.model.simulate"
         check_count("n", n)
         seed = resolve_seed(seed)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         pick = rng.choice(self.draws.sizes["draw"], size=n, p=self.weights)
         out = self.draws.drop_vars("weight").isel(draw=pick).assign_coords(draw=np.arange(n))
+        out = _effects_for(out, self.providers if providers is None else [str(p) for p in providers], rng)
         out.attrs = provenance_attrs("Parameter sets drawn from the posterior", f"twinlab.posterior.Posterior.sample ({self.draws.attrs.get('method', '')})", seed)
         return out
 
     @property
     def names(self) -> list[str]: return self.space.names
+
+    @property
+    def providers(self) -> list[str]:
+        "The providers the effects were calibrated for (none for a posterior without provider effects)"
+        return [str(p) for p in self.draws["provider"].values] if "provider" in self.draws.coords else []
 
     def quantiles(self, q, # probabilities in [0, 1] (any shape)
                   names: list[str] | None = None, # parameters; None: all

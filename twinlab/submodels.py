@@ -10,19 +10,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from statsmodels.stats.meta_analysis import combine_effects
 import xarray as xr
 
 from .clinic import Clinic
 from .core import CalibrationError
 from .data import ClinicData, visit_durations
 from .model import Plan, make_plan
-from .params import Param, ParamSpace
+from .params import PROVIDER_EFFECTS, Param, ParamSpace, ProviderEffect
 from .schema import MESSAGE_TYPES
 
 # %% auto #0
 __all__ = ['MAX_SHORT_RUN_SHARE', 'SubModel', 'no_show_model', 'binomial_dispersion', 'slots_per_day', 'fill_model',
            'delegation_model', 'inbox_counts', 'arrivals_model', 'handling_model', 'per_visit_model', 'visit_model',
-           'short_run_share', 'per_visit_resolved', 'direct_estimates']
+           'short_run_share', 'per_visit_resolved', 'direct_estimates', 'ratio_of_sums', 'message_minutes_by_provider',
+           'EffectFit', 'pool_effect', 'provider_effects', 'after_hours_effect']
 
 # %% ../nbs/07a_submodels.ipynb #df59a64c
 @dataclass
@@ -242,3 +244,117 @@ def direct_estimates(data: ClinicData, # the clinic's data (at the tier to use)
     if per_visit_resolved(data) and float(data.observed["arrived"].sum()) > 0:
         out += [per_visit_model(data.observed, v, n, rng) for v in ("chart_review_minutes", "order_minutes")]
     return out
+
+# %% ../nbs/07a_submodels.ipynb #3eb593ad
+def ratio_of_sums(num: np.ndarray, # (provider, date) numerator, e.g. note minutes
+                  den: np.ndarray, # (provider, date) denominator, e.g. patients seen
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "(y, v, w) per provider: log of sum(num) / sum(den), its delta-method variance with dates as units, and sum(den); NaN where undefined"
+    num, den = np.asarray(num, float), np.asarray(den, float)
+    T, w, total = num.shape[1], den.sum(1), num.sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = total / w
+        v = T / (T - 1) * ((num - r[:, None] * den) ** 2).sum(1) / (w * r) ** 2 if T > 1 else np.full(len(w), np.nan)
+        ok = (w > 0) & (total > 0) & (v > 0)
+        return np.where(ok, np.log(r), np.nan), np.where(ok, v, np.nan), w
+
+def message_minutes_by_provider(inbox: pd.DataFrame, # the inbox table (as loaded)
+                                providers: list, # provider ids, roster order
+                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "(y, v, w) per provider: mean log active minutes less the clinic's mean of the type, its variance, messages; NaN where undefined"
+    mine = inbox[(inbox["handled_by"] == "provider").fillna(False).to_numpy(bool) & (inbox["active_seconds"] > 0).fillna(False).to_numpy(bool)]
+    x = np.log(mine["active_seconds"].to_numpy(float) / 60)
+    resid = x - pd.Series(x).groupby(mine["message_type"].to_numpy()).transform("mean").to_numpy()
+    g = pd.Series(resid).groupby(pd.Categorical(mine["provider_id"], categories=providers), observed=False)
+    n, mean, var = g.count().to_numpy(float), g.mean().to_numpy(float), g.var().to_numpy(float)
+    ok = n >= 2
+    return np.where(ok, mean, np.nan), np.where(ok, var / np.maximum(n, 1), np.nan), n
+
+# %% ../nbs/07a_submodels.ipynb #dce63db3
+@dataclass
+class EffectFit:
+    "Partial pooling of one provider effect: per-provider statistics, population estimates and posterior draws of the factors"
+    effect: ProviderEffect # which effect
+    table: str # the table it reads
+    providers: list # provider ids, roster order
+    y: np.ndarray # (provider,) log statistic (NaN: no data)
+    v: np.ndarray # (provider,) its sampling variance
+    weight: np.ndarray # (provider,) exposure of the normalisation
+    mu: float # population mean of the log statistic
+    tau: float # between-provider sd
+    draws: np.ndarray # (n, provider) factors relative to the clinic-level parameter
+
+    def table_of(self) -> pd.DataFrame:
+        "Per provider: raw factor (relative to the pooled mean), shrinkage B, posterior mean and 90% interval of the factor"
+        B = self.v / (self.v + self.tau ** 2) if self.tau > 0 else np.where(np.isfinite(self.v), 1.0, np.nan)
+        return pd.DataFrame({"raw": np.exp(self.y - self.mu), "shrinkage": B, "mean": self.draws.mean(0),
+                             "q05": np.quantile(self.draws, 0.05, axis=0), "q95": np.quantile(self.draws, 0.95, axis=0)},
+                            index=pd.Index(self.providers, name="provider"))
+
+def _normalised(f: np.ndarray, w: np.ndarray, centre: str) -> np.ndarray:
+    "(n, provider) factors divided, draw by draw, by their w-weighted mean ('mean') or geometric mean ('median')"
+    w = w / w.sum()
+    if centre == "mean": return f / (f * w).sum(1, keepdims=True)
+    return f / np.exp((np.log(f) * w).sum(1, keepdims=True))
+
+def pool_effect(effect: ProviderEffect, # the effect
+                table: str, # the table the statistics come from
+                providers: list, # provider ids, roster order
+                y: np.ndarray, v: np.ndarray, w: np.ndarray, # per provider: log statistic, its variance, exposure (NaN y: no data)
+                n: int, rng: np.random.Generator, # draws and their stream
+               ) -> EffectFit:
+    "Empirical-Bayes partial pooling of per-provider log statistics; draws of each provider's factor (population draws where no data)"
+    has = np.isfinite(y) & np.isfinite(v)
+    if has.sum() < 2: raise CalibrationError(f"provider effect {effect.name}: {int(has.sum())} provider(s) with data in the {table} table, need 2")
+    res = combine_effects(y[has], v[has], method_re="iterated")
+    mu, tau2 = float(res.mean_effect_re), max(float(res.tau2), 0.0)
+    z = rng.standard_normal((n, len(providers)))
+    f = np.empty((n, len(providers)))
+    if tau2 > 0:
+        prec = 1 / v[has] + 1 / tau2
+        f[:, has] = np.exp((y[has] / v[has] + mu / tau2) / prec + z[:, has] / np.sqrt(prec))
+    else: f[:, has] = 1.0
+    f[:, has] = _normalised(f[:, has], w[has], effect.centre)
+    f[:, ~has] = np.exp(effect.log_centre(np.sqrt(tau2)) + np.sqrt(tau2) * z[:, ~has])
+    return EffectFit(effect, table, list(providers), y, v, w, mu, float(np.sqrt(tau2)), f)
+
+# %% ../nbs/07a_submodels.ipynb #13884ed5
+def _effect_statistics(data: ClinicData, plan: Plan, expected_after_hours: np.ndarray | None = None) -> dict:
+    "effect name -> (table, y, v, w) for the effects the clinic's tables identify"
+    obs, tables, out = data.observed, data.tables, {}
+    if "audit_log" in tables and {"note_minutes", "arrived"} <= set(obs.data_vars):
+        out["note_minutes"] = ("audit_log", *ratio_of_sums(obs["note_minutes"].transpose("provider", "date").values,
+                                                            obs["arrived"].transpose("provider", "date").values))
+    if "audit_log" in tables and "ehr_outside_minutes" in obs and expected_after_hours is not None:
+        out["after_hours_cap"] = ("audit_log", *ratio_of_sums(obs["ehr_outside_minutes"].transpose("provider", "date").values, expected_after_hours))
+    inbox = tables.get("inbox")
+    if inbox is not None and len(inbox):
+        out["msg_minutes"] = ("inbox", *message_minutes_by_provider(inbox, data.clinic.providers))
+        out["msg_rate"] = ("inbox", *ratio_of_sums(inbox_counts(inbox, data.clinic, plan.session.shape[1]).sum(2), plan.messages_per_rate))
+    return out
+
+def provider_effects(data: ClinicData, # the clinic's data (at the tier to use)
+                     n: int, # posterior draws
+                     rng: np.random.Generator, # stream for the draws
+                    ) -> dict[str, EffectFit]:
+    "Partially pooled note, message-time and message-rate effects, as far as the clinic's tables identify them (inbox; audit log)"
+    plan = make_plan(data.clinic)
+    stats = _effect_statistics(data, plan)
+    out = {}
+    for e in PROVIDER_EFFECTS:
+        if e.name not in stats: continue
+        table, y, v, w = stats[e.name]
+        if (np.isfinite(y) & np.isfinite(v)).sum() >= 2: out[e.name] = pool_effect(e, table, data.clinic.providers, y, v, w, n, rng)
+    return out
+
+# %% ../nbs/07a_submodels.ipynb #67b61e81
+def after_hours_effect(data: ClinicData, # the clinic's data, with an audit log
+                       expected: np.ndarray, # (provider, date) the model's after-hours minutes at the clinic-level parameters
+                       n: int, rng: np.random.Generator, # draws and their stream
+                      ) -> EffectFit | None:
+    "Partially pooled after-hours effect: observed after-hours minutes over the model's expectation, per provider (None without the data)"
+    stats = _effect_statistics(data, make_plan(data.clinic), expected)
+    if "after_hours_cap" not in stats: return None
+    table, y, v, w = stats["after_hours_cap"]
+    if (np.isfinite(y) & np.isfinite(v)).sum() < 2: return None
+    return pool_effect(next(e for e in PROVIDER_EFFECTS if e.name == "after_hours_cap"), table, data.clinic.providers, y, v, w, n, rng)

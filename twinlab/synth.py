@@ -444,7 +444,7 @@ TABLE_FORMATS = {"appointments": "csv", "inbox": "parquet", "audit_log": "parque
 
 def virtual_clinic(out: str | Path, # directory to write (replaced as a whole)
                    clinic: Clinic | None = None, # the clinic to simulate; default Clinic.example()
-                   truth: dict | None = None, # the parameter set; default the centre of default_space(clinic)
+                   truth: dict | None = None, # the parameter set (effect_<name>: dict provider -> factor); default the centre of default_space(clinic)
                    seed: SeedLike = None, # root seed; None: fresh entropy, recorded in truth.json
                    start=None, # first date; default clinic.start
                    days: int | None = None, # number of calendar days; default through clinic.end
@@ -455,7 +455,8 @@ def virtual_clinic(out: str | Path, # directory to write (replaced as a whole)
                   ) -> dict:
     "Simulate a clinic event by event and write its data directory with truth.json; a summary of what was written"
     clinic = clinic or Clinic.example()
-    theta = {k: float(v) for k, v in (truth if truth is not None else default_space(clinic).centre()).items()}
+    theta = {k: {p: float(f) for p, f in v.items()} if isinstance(v, dict) else float(v)   # provider effects: dicts provider -> factor
+             for k, v in (truth if truth is not None else default_space(clinic).centre()).items()}
     seed = resolve_seed(seed)
     formats = {**TABLE_FORMATS, **(formats or {})}
     sim = simulate_events(clinic, theta, start=start, days=days, seed=seed)

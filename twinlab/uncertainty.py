@@ -91,7 +91,7 @@ def replicate_simulate(theta: xr.Dataset, # parameter sets on dim `draw`
     sim = simulate(clinic, each, start=start, days=days, seed=seed, workers=workers)
     dims, (P, T) = ("draw", "replicate", "provider", "date"), (sim.sizes["provider"], sim.sizes["date"])
     data = {v: (dims, sim[v].values.reshape(n, replicates, P, T), sim[v].attrs) for v in sim.data_vars}
-    params = {THETA_PREFIX + k: ("draw", theta[k].values, theta[k].attrs) for k in theta.data_vars}
+    params = {THETA_PREFIX + k: (theta[k].dims, theta[k].values, theta[k].attrs) for k in theta.data_vars}   # provider effects: (draw, provider)
     return xr.Dataset(data, coords={"draw": np.arange(n), "replicate": np.arange(replicates), "provider": sim["provider"].values,
                                     "date": sim["date"].values, **params},
                       attrs=sim.attrs)

@@ -1,7 +1,8 @@
 """The SimPy oracle (tests/oracle.py) checked by hand and against analytic distributions, and the
 vectorised model (`twinlab.model.simulate`) checked against the oracle.
 
-Both were written independently from the same contract (/work/notes/model_semantics.md). The
+Both were written independently from the same contract (written out in `nbs/03_model.ipynb`, *The day,
+provider by provider*). The
 hand-computed timelines below therefore check the oracle *and* the contract's arithmetic; the
 agreement tests check that the model's day totals have the oracle's distribution.
 """

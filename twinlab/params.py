@@ -254,7 +254,7 @@ def _params(delegation: dict) -> list[Param]:
     ]
     for t, rate in zip(MESSAGE_TYPES, (2.5, 2.0, 2.0, 3.0)):
         out.append(P(f"msg_rate_{t}", _lognormal(rate, 0.35), "messages per patient per year", **nonneg,
-                     meaning=f"{t} messages per patient of the panel per year", source="Nath 2021, JAMA Netw Open (49.3 messages/day); twin-model.md (2.5 patient messages/year by 2025)"))
+                     meaning=f"{t} messages per patient of the panel per year", source="Nath 2021, JAMA Netw Open (49.3 messages/day); patient messages about 2.5 per patient per year: an assumption of the project's design (no published per-patient rate found)"))
     out.append(P("msg_dispersion", _lognormal(10, 0.7), "1", lower=0, upper=np.inf, closed="right",
                  meaning="negative-binomial dispersion of daily message counts (Gamma shape)", source="assumption (calibrated)"))
     for t, m in zip(MESSAGE_TYPES, (2.0, 1.0, 0.6, 0.8)):

@@ -347,20 +347,22 @@ def to_html(nb: nbformat.NotebookNode, # an executed report notebook
 # %% ../nbs/09_reports.ipynb #f3b8d2a6
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")   # & < > are left to html.escape
 
+def _cut(value, limit: int) -> str:
+    "The value as text, cut to `limit` characters with an ellipsis"
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
 def markdown_text(value, # a value from data (a clinic's name, an id, a path)
                   limit: int = 200, # characters kept; a longer value is cut and marked with an ellipsis
                  ) -> str:
     "The value as plain text inside Markdown: Markdown's special characters backslash-escaped, then HTML-escaped, cut to `limit`"
-    text = str(value)
-    text = text if len(text) <= limit else text[:limit] + "…"
-    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", text), quote=False)
+    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", _cut(value, limit)), quote=False)
 
 def markdown_code(value, # a value from data shown as code (a path, an id)
                   limit: int = 200, # characters kept, as in `markdown_text`
                  ) -> str:
     "The value as a Markdown code span, whose content Markdown shows literally: fenced by more backticks than it holds"
-    text = str(value)
-    text = text if len(text) <= limit else text[:limit] + "…"
+    text = _cut(value, limit)
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     return f"{fence} {text} {fence}"
 

@@ -222,8 +222,8 @@ class SummaryTargets:
     ctx: Context # the clinic
     summaries: list # Summary
     observed: np.ndarray # (K,) observed values (tier 0: the published figures)
-    noise_sd: np.ndarray | None = None # (K,) sd of the error added to simulated summaries: a published figure's error (tier 0), a model discrepancy
-    discrepancy: np.ndarray | None = None # (K,) sd of the model-discrepancy part of `noise_sd` (twinlab.checks.model_discrepancy)
+    noise_sd: np.ndarray | None = None # (K,) tier 0: sd of the error of each published figure, added to simulated ones
+    discrepancy: np.ndarray | None = None # (K,) sd of a model discrepancy, also added to simulated ones (twinlab.checks.model_discrepancy)
 
     @property
     def visits(self) -> bool: return any("visits" in s.needs for s in self.summaries)
@@ -237,14 +237,14 @@ class SummaryTargets:
         "(D, K) simulated summaries (with the figures' errors at tier 0), and the day totals they came from"
         totals = simulate_totals(self.ctx, theta, int(rng.integers(2**62)), self.visits, workers)
         s = summarise(totals, self.ctx, self.summaries)
-        if self.noise_sd is not None: s = s + rng.normal(0, 1, s.shape) * self.noise_sd
+        errors = [sd for sd in (self.noise_sd, self.discrepancy) if sd is not None]
+        if errors: s = s + rng.normal(0, 1, s.shape) * np.sqrt(sum(sd ** 2 for sd in errors))   # independent errors: variances add
         return s, totals
 
     def with_discrepancy(self, sd: np.ndarray, # (K,) sd of the model discrepancy of each summary
                         ) -> SummaryTargets:
         "The same targets with a model-discrepancy error of sd `sd` added to each simulated summary (besides any published figure's error)"
-        noise = np.zeros(len(self.observed)) if self.noise_sd is None else self.noise_sd
-        return dataclasses.replace(self, noise_sd=np.sqrt(noise ** 2 + np.asarray(sd, float) ** 2), discrepancy=np.asarray(sd, float))
+        return dataclasses.replace(self, discrepancy=np.asarray(sd, float))
 
 def panel_known(clinic: Clinic, # the clinic
                ) -> bool:

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None, # arguments (default: `sys.argv[1:]`)
     on_main = threading.current_thread() is threading.main_thread()   # only the main thread may set signal handlers
     previous = signal.signal(signal.SIGTERM, _interrupt) if on_main else None   # a SIGTERM unwinds like Ctrl-C: temporary files and kernels are cleaned up
     try: return COMMANDS[args.command][2](args) or 0
-    except TwinlabError as e:
+    except (TwinlabError, OSError) as e:   # an OSError is a file the system refused (permission, disk full): its message names it
         print(f"error: {e}", file=sys.stderr)
         if getattr(args, "json", False): print_result(error_object(e), True)
         return 2
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None, # arguments (default: `sys.argv[1:]`)
 
 def _interrupt(signum, frame): request_stop(signal.Signals(signum).name)
 
-def error_object(e: TwinlabError, # the error a command raised
+def error_object(e: TwinlabError | OSError, # the error a command raised
                 ) -> dict:
     "What `--json` prints when a command fails: the error's kind and message, and a calibration's diagnostics when it did not converge"
     error = {"type": type(e).__name__, "message": str(e)}

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,9 +16,9 @@ import pandera.pandas as pa
 import yaml
 from fastcore.basics import patch
 
-from .core import DataError, shipped_path
+from .core import DataError, read_yaml, shipped_path
 from .schema import MESSAGE_TYPES
-from .tables import Finding, TableSchema, find_table, raise_findings, read_table
+from .tables import Finding, TableSchema, collect_findings, directory_entries, find_table, id_column, raise_findings, read_table
 
 # %% auto #0
 __all__ = ['ROLES', 'BLOCK_KINDS', 'ROSTER', 'TEMPLATES', 'EXAMPLE_NAMES', 'Clinic', 'clinic_dir']
@@ -28,7 +29,7 @@ BLOCK_KINDS = ("patient", "desk")
 
 ROSTER = TableSchema("roster", {"provider_id": "str", "role": "str", "clinical_fte": "float", "panel_size": "int"},
     pa.DataFrameSchema({
-        "provider_id": pa.Column("string", unique=True),
+        "provider_id": id_column(unique=True),
         "role": pa.Column("string", pa.Check.isin(ROLES, error=f"one of {', '.join(ROLES)}")),
         "clinical_fte": pa.Column("float64", pa.Check.in_range(0, 1.5, include_min=False, error="a number in (0, 1.5]")),
         "panel_size": pa.Column("Int64", pa.Check.ge(0, error="a whole number >= 0")),
@@ -37,7 +38,7 @@ ROSTER = TableSchema("roster", {"provider_id": "str", "role": "str", "clinical_f
 TEMPLATES = TableSchema("templates",
     {"provider_id": "str", "weekday": "int", "start": "hhmm", "end": "hhmm", "slot_minutes": "int", "kind": "str"},
     pa.DataFrameSchema({
-        "provider_id": pa.Column("string"),
+        "provider_id": id_column(),
         "weekday": pa.Column("Int64", pa.Check.in_range(0, 6, error="a weekday from 0 (Monday) to 6 (Sunday)")),
         "start": pa.Column("Int64"),
         "end": pa.Column("Int64"),
@@ -68,8 +69,10 @@ def _parse_settings(raw, file: str = "clinic.yaml") -> tuple[dict, list[Finding]
     found, s = [], {}
     for key in ("name", "timezone", "start", "end"):
         if raw.get(key) in (None, ""): found.append(Finding(file, f"a value for the required key '{key}'", column=key))
-    s["name"] = str(raw.get("name", ""))
-    s["timezone"] = str(raw.get("timezone", ""))
+        elif not isinstance(raw[key], (str, int, float, dt.date)):
+            found.append(Finding(file, "one value (text), not a list or mapping", column=key, value=type(raw[key]).__name__)); raw = {**raw, key: None}
+    s["name"] = str(raw.get("name") or "")
+    s["timezone"] = str(raw.get("timezone") or "")
     if raw.get("timezone"):
         try: ZoneInfo(s["timezone"])
         except (ZoneInfoNotFoundError, ValueError): found.append(Finding(file, "an IANA time zone such as 'America/Chicago'", column="timezone", value=s["timezone"]))
@@ -84,10 +87,13 @@ def _parse_settings(raw, file: str = "clinic.yaml") -> tuple[dict, list[Finding]
     return s, found
 
 def _date(value, key: str, file: str, found: list) -> dt.date | None:
+    "The date written as YYYY-MM-DD (YAML dates arrive as text, see `twinlab.core.read_yaml`)"
     if value is None: return None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime): return value
-    try: return dt.date.fromisoformat(str(value))
-    except ValueError: found.append(Finding(file, "a date as YYYY-MM-DD", column=key, value=value))
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try: return dt.date.fromisoformat(value.strip())
+        except ValueError: pass
+    found.append(Finding(file, "a date as YYYY-MM-DD that exists", column=key, value=value if isinstance(value, (str, int, float)) else type(value).__name__))
 
 def _delegation(raw, file: str, found: list) -> dict[str, float]:
     if not isinstance(raw, dict): found.append(Finding(file, f"a mapping of message types ({', '.join(MESSAGE_TYPES)}) to shares", column="delegation", value=raw)); raw = {}
@@ -141,7 +147,7 @@ def check_dir(cls: Clinic, path: str | Path, # a clinic data directory, or 'exam
              ) -> tuple[Clinic | None, list[Finding]]:
     "The clinic (None if it has errors) and every finding in its settings, roster and templates"
     path = clinic_dir(path)
-    if not path.is_dir(): raise DataError(f"{path}: not a directory; expected a clinic data directory with clinic.yaml, roster and templates")
+    directory_entries(path)   # a DataError unless it is a readable directory
     settings, found = _read_settings(path)
     roster, templates = (_read_checked(path, schema, found) for schema in (ROSTER, TEMPLATES))
     if roster is not None and templates is not None and not found:
@@ -152,18 +158,18 @@ def check_dir(cls: Clinic, path: str | Path, # a clinic data directory, or 'exam
 
 def _read_settings(path: Path) -> tuple[dict, list[Finding]]:
     file = path/"clinic.yaml"
-    if not file.is_file(): return {}, [Finding("clinic.yaml", "a clinic.yaml file in the clinic data directory")]
-    try: raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e: return {}, [Finding("clinic.yaml", f"valid UTF-8 YAML ({e})")]
-    return _parse_settings(raw)
+    if not file.exists(): return {}, [Finding("clinic.yaml", "a clinic.yaml file in the clinic data directory")]
+    found = []
+    raw = collect_findings(lambda: read_yaml(file), None, found)
+    return ({}, found) if found else _parse_settings(raw)
 
 def _read_checked(path: Path, schema: TableSchema, found: list) -> pd.DataFrame | None:
     "A required table, parsed and checked; findings go to `found`"
-    file = find_table(path, schema.name)
-    if file is None:
-        found.append(Finding(f"{schema.name}.csv", f"a {schema.name} table ({schema.name}.csv or {schema.name}.parquet)"))
-        return None
-    table, new = schema.check(read_table(file), file.name)
+    file = collect_findings(lambda: find_table(path, schema.name), False, found)
+    if file is None: found.append(Finding(f"{schema.name}.csv", f"a {schema.name} table ({schema.name}.csv or {schema.name}.parquet)"))
+    raw = collect_findings(lambda: read_table(file), None, found) if file else None
+    if raw is None: return None
+    table, new = schema.check(raw, file.name)
     found += new
     table.attrs["file"] = file.name
     return None if new else table

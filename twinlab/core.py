@@ -14,11 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 # %% auto #0
-__all__ = ['SeedLike', 'RESULT_LIBRARIES', 'TwinlabError', 'DataError', 'SpecError', 'CalibrationError', 'ReportError',
-           'resolve_seed', 'as_generator', 'spawn_generators', 'child_seeds', 'check_count', 'run_ensemble',
-           'atomic_path', 'shipped_path', 'request_stop', 'stop_requested', 'environment_versions']
+__all__ = ['SeedLike', 'YAML_MAX_BYTES', 'YAML_MAX_ALIASES', 'RESULT_LIBRARIES', 'TwinlabError', 'DataError', 'SpecError',
+           'CalibrationError', 'ReportError', 'cut', 'resolve_seed', 'as_generator', 'spawn_generators', 'child_seeds',
+           'check_count', 'run_ensemble', 'atomic_path', 'shipped_path', 'read_yaml', 'request_stop', 'stop_requested',
+           'environment_versions']
 
 # %% ../nbs/00_core.ipynb #7fcfbde9
 class TwinlabError(Exception):
@@ -35,6 +37,14 @@ class CalibrationError(TwinlabError, RuntimeError):
 
 class ReportError(TwinlabError, RuntimeError):
     "A report could not be produced"
+
+# %% ../nbs/00_core.ipynb #98ae2815
+def cut(value, # any value; it is shown as `str(value)`
+        limit: int = 80, # characters kept; a longer text is cut and marked with an ellipsis
+       ) -> str:
+    "The value as text, cut to `limit` characters with an ellipsis"
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 # %% ../nbs/00_core.ipynb #867232b8
 SeedLike = int | np.random.Generator | None
@@ -132,6 +142,41 @@ def shipped_path(name: str, # a file or folder of the shipped data, e.g. 'virtua
     path = Path(str(files("twinlab.datasets") / name))
     if not path.exists(): raise FileNotFoundError(f"{name!r} is not among twinlab's shipped data ({path.parent})")
     return path
+
+# %% ../nbs/00_core.ipynb #eeae5c93
+YAML_MAX_BYTES = 100_000   # clinic.yaml and the config file are a few hundred bytes
+YAML_MAX_ALIASES = 10      # k nested aliases can stand for about 3**(k/3) copies: 10 allow about 40
+
+class _TextDateLoader(yaml.SafeLoader):
+    "PyYAML's safe loader with dates left as text"
+
+_TextDateLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+def read_yaml(path: str | Path, # a small YAML file
+              error: type = DataError, # the TwinlabError class to raise
+              max_bytes: int = YAML_MAX_BYTES, # larger files are refused unread
+              max_aliases: int = YAML_MAX_ALIASES, # more aliases (`*name`) are refused unbuilt
+             ):
+    "The YAML document in `path`, dates as text; `error` naming the file if it is unreadable, too large, too aliased or not YAML"
+    path = Path(path)
+    try:
+        with open(path, "rb") as f: data = f.read(max_bytes + 1)
+    except OSError as e: raise error(f"{path}: {e.strerror or e}; expected a readable YAML file") from None
+    if len(data) > max_bytes: raise error(f"{path}: larger than {max_bytes:,} bytes; expected a short YAML file")
+    try:
+        text = data.decode("utf-8-sig")
+        aliases = sum(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_TextDateLoader))
+        if aliases > max_aliases: raise error(f"{path}: {aliases} aliases (*name); expected at most {max_aliases}")
+        return yaml.load(text, Loader=_TextDateLoader)
+    except UnicodeDecodeError as e: raise error(f"{path}: byte {e.start} is not valid UTF-8; expected a UTF-8 YAML file") from None
+    except RecursionError: raise error(f"{path}: nested too deeply; expected a short YAML file") from None
+    except yaml.YAMLError as e: raise error(f"{path}: not valid YAML ({_yaml_problem(e)}); expected a YAML file") from None
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    "PyYAML's problem and its place on one line (its own message quotes the lines around it)"
+    mark = getattr(e, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"{getattr(e, 'problem', None) or type(e).__name__}{where}"
 
 # %% ../nbs/00_core.ipynb #d5e8f1a3
 _STOPS: list[str] = []   # the signals that asked this process to stop

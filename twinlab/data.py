@@ -18,21 +18,22 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import xarray as xr
-import yaml
 
 from .clinic import Clinic, clinic_dir
-from .core import DataError, SpecError
+from .core import SpecError, read_yaml
 from .schema import MESSAGE_TYPES, OUTPUTS, provenance_attrs
-from .tables import Finding, TableSchema, find_table, raise_findings, read_table
+from .tables import (Finding, TableSchema, collect_findings, directory_entries, find_table, id_column, raise_findings,
+                            read_table, without_values)
 
 # %% auto #0
 __all__ = ['TIERS', 'TIER_TABLES', 'STATUSES', 'HANDLERS', 'ACTIVITIES', 'APPOINTMENTS', 'INBOX', 'AUDIT_LOG', 'MONTHLY_MINUTES',
-           'MONTHLY', 'OPTIONAL_TABLES', 'TIMESTAMPS', 'TIME_WORDS', 'SALT_VARIABLE', 'INACTIVITY_TIMEOUT_MINUTES',
-           'LAST_EVENT_SECONDS', 'ACTIVE_RULES', 'DEFAULT_ACTIVE_RULE', 'OBSERVED_AS', 'MONTHLY_VARIABLES', 'COUNTS',
-           'KNOWN_FILES', 'LITERATURE', 'data_tier', 'local_times', 'config_path', 'pseudonym_salt', 'pseudonymise',
-           'months_of', 'dates', 'check_table', 'check_active_rule', 'active_seconds', 'inside_seconds',
-           'scheduled_blocks', 'visit_intervals', 'monthly_view', 'ClinicData', 'observed_dataset', 'check_clinic',
-           'load_clinic', 'validation_report', 'validation_text', 'at_tier', 'visit_durations', 'literature_targets']
+           'MONTHLY', 'OPTIONAL_TABLES', 'TIMESTAMPS', 'TIME_WORDS', 'SALT_VARIABLE', 'SALT_MIN_LENGTH',
+           'INACTIVITY_TIMEOUT_MINUTES', 'LAST_EVENT_SECONDS', 'ACTIVE_RULES', 'DEFAULT_ACTIVE_RULE', 'OBSERVED_AS',
+           'MONTHLY_VARIABLES', 'COUNTS', 'KNOWN_FILES', 'LITERATURE', 'data_tier', 'local_times', 'config_path',
+           'pseudonym_salt', 'pseudonymise', 'months_of', 'dates', 'check_table', 'check_active_rule', 'active_seconds',
+           'inside_seconds', 'scheduled_blocks', 'visit_intervals', 'monthly_view', 'ClinicData', 'observed_dataset',
+           'check_clinic', 'load_clinic', 'validation_report', 'validation_text', 'at_tier', 'visit_durations',
+           'literature_targets']
 
 # %% ../nbs/05_data.ipynb #bbf538dd
 TIERS = {0: "literature only", 1: "monthly aggregates", 2: "appointments and inbox", 3: "audit log"}
@@ -56,45 +57,45 @@ APPOINTMENTS = TableSchema("appointments",
     {"appointment_id": "str", "provider_id": "str", "patient_id": "str", "scheduled_start": "str", "slot_minutes": "int",
      "status": "str", "checkin_at": "str", "checkout_at": "str", "visit_type": "str"},
     pa.DataFrameSchema({
-        "appointment_id": pa.Column("string", unique=True),
-        "provider_id": pa.Column("string"),
-        "patient_id": pa.Column("string"),
+        "appointment_id": id_column(unique=True),
+        "provider_id": id_column(),
+        "patient_id": id_column(),
         "scheduled_start": pa.Column("string"),
         "slot_minutes": pa.Column("Int64", pa.Check.gt(0, error="a whole number of minutes > 0")),
         "status": pa.Column("string", pa.Check.isin(STATUSES, error=_words(STATUSES))),
         "checkin_at": pa.Column("string", nullable=True),
         "checkout_at": pa.Column("string", nullable=True),
         "visit_type": pa.Column("string", nullable=True, required=False),
-    }))
+    }), patients=True)
 
 INBOX = TableSchema("inbox",
     {"message_id": "str", "provider_id": "str", "received_at": "str", "message_type": "str", "handled_by": "str",
      "completed_at": "str", "active_seconds": "float"},
     pa.DataFrameSchema({
-        "message_id": pa.Column("string", unique=True),
-        "provider_id": pa.Column("string"),
+        "message_id": id_column(unique=True),
+        "provider_id": id_column(),
         "received_at": pa.Column("string"),
         "message_type": pa.Column("string", pa.Check.isin(MESSAGE_TYPES, error=_words(MESSAGE_TYPES))),
         "handled_by": pa.Column("string", pa.Check.isin(HANDLERS, error=_words(HANDLERS))),
         "completed_at": pa.Column("string", nullable=True),
         "active_seconds": pa.Column("float64", _nonneg("a number of seconds"), nullable=True),
-    }))
+    }), patients=True)
 
 AUDIT_LOG = TableSchema("audit_log",
     {"provider_id": "str", "timestamp": "str", "activity": "str", "appointment_id": "str"},
     pa.DataFrameSchema({
-        "provider_id": pa.Column("string"),
+        "provider_id": id_column(),
         "timestamp": pa.Column("string"),
         "activity": pa.Column("string", pa.Check.isin(ACTIVITIES, error=_words(ACTIVITIES))),
-        "appointment_id": pa.Column("string", nullable=True, required=False),
-    }))
+        "appointment_id": id_column(nullable=True, required=False),
+    }), patients=True)
 
 MONTHLY_MINUTES = ("ehr_minutes", "ehr_outside_minutes", "note_minutes", "inbox_minutes")
 MONTHLY = TableSchema("monthly",
     {"provider_id": "str", "month": "str", "clinic_days": "int", "scheduled_hours": "float", "messages_in": "int",
      **dict.fromkeys(MONTHLY_MINUTES, "float")},
     pa.DataFrameSchema({
-        "provider_id": pa.Column("string"),
+        "provider_id": id_column(),
         "month": pa.Column("string", pa.Check.str_matches(r"^\d{4}-(0[1-9]|1[0-2])$", error="a month as YYYY-MM")),
         "clinic_days": pa.Column("Int64", pa.Check.in_range(0, 31, error="a whole number of days from 0 to 31")),
         "scheduled_hours": pa.Column("float64", _nonneg("a number of hours")),
@@ -160,6 +161,7 @@ def _localize(naive: pd.Series, tz: str, groups: pd.Series | None) -> tuple[pd.S
 
 # %% ../nbs/05_data.ipynb #5c742d24
 SALT_VARIABLE = "TWINLAB_SALT"
+SALT_MIN_LENGTH = 16
 
 def config_path() -> Path:
     "The twinlab config file: `$TWINLAB_CONFIG`, or `~/.config/twinlab/config.yaml`"
@@ -169,13 +171,20 @@ def pseudonym_salt(salt: str | None = None, # an explicit salt; wins over the en
                   ) -> tuple[str, str]:
     "The salt for pseudonyms and where it came from: 'argument', 'environment', the config file's path, or 'random'"
     if salt: return salt, "argument"
-    if os.environ.get(SALT_VARIABLE): return os.environ[SALT_VARIABLE], "environment"
+    if os.environ.get(SALT_VARIABLE): return _strong(os.environ[SALT_VARIABLE], f"the environment variable {SALT_VARIABLE}"), "environment"
     path = config_path()
     if path.is_file():
-        try: config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as e: raise SpecError(f"{path}: expected a UTF-8 YAML config file ({e})") from None
-        if isinstance(config, dict) and config.get("pseudonym_salt"): return str(config["pseudonym_salt"]), str(path)
+        config = read_yaml(path, SpecError) or {}
+        if isinstance(config, dict) and config.get("pseudonym_salt"):
+            return _strong(str(config["pseudonym_salt"]), f"{path}, key 'pseudonym_salt'"), str(path)
     return secrets.token_hex(16), "random"
+
+def _strong(salt: str, where: str) -> str:
+    "The salt, unless it is too short to keep the pseudonyms secret"
+    if len(salt) < SALT_MIN_LENGTH:
+        raise SpecError(f"{where}: the pseudonym salt is shorter than {SALT_MIN_LENGTH} characters; expected at least {SALT_MIN_LENGTH} "
+                        "random characters, e.g. from: python -c \"import secrets; print(secrets.token_hex(16))\"")
+    return salt
 
 def pseudonymise(ids: pd.Series, # clear identifiers (missing stays missing)
                  salt: str, # secret key of the hash
@@ -243,7 +252,7 @@ _ROW_CHECKS = {"appointments": _appointment_checks, "inbox": _inbox_checks, "mon
 # %% ../nbs/05_data.ipynb #b0ecdd7f
 def check_table(path: str | Path, # a clinic data directory
                 schema: TableSchema, # one of OPTIONAL_TABLES
-                clinic: Clinic, # the clinic the table belongs to
+                clinic: Clinic | None, # the clinic the table belongs to; None: check only the table's own columns
                 salt: str, # salt for patient pseudonyms
                ) -> tuple[pd.DataFrame | None, list[Finding]]:
     "An optional table read, parsed, checked and pseudonymised (None if absent; as read if a required column is missing), and its findings"
@@ -251,17 +260,16 @@ def check_table(path: str | Path, # a clinic data directory
     if file is None: return None, []
     raw = read_table(file)
     table, found = schema.check(raw, file.name)
-    if raw.empty or any(f.row is None for f in found): return table.drop(columns="patient_id", errors="ignore"), found
+    if clinic is None or raw.empty or any(f.row is None and f.severity == "error" for f in found):
+        return table.drop(columns="patient_id", errors="ignore"), without_values(found) if "patient_id" in raw else found
     found += _known_providers(table, clinic, file.name)
     for col in TIMESTAMPS.get(schema.name, ()):
         table[col], new = local_times(table[col], clinic.timezone, file.name, col, groups=table["provider_id"])
         found += new
     found += _ROW_CHECKS[schema.name](table, clinic, file.name)
-    if "patient_id" in table:
-        table["patient_id"] = pseudonymise(table["patient_id"], salt)
-        found = [f if f.column != "patient_id" else Finding(f.file, f.expected, f.row, f.column, None, f.severity) for f in found]
+    if "patient_id" in table: table["patient_id"] = pseudonymise(table["patient_id"], salt)
     table.attrs["file"] = file.name
-    return table, found
+    return table, without_values(found) if schema.patients or "patient_id" in raw else found
 
 # %% ../nbs/05_data.ipynb #13427914
 INACTIVITY_TIMEOUT_MINUTES = 5.0
@@ -526,21 +534,20 @@ def _inspect(path: Path, timeout_minutes: float, salt: str | None, rule: str) ->
     "The loaded data (None on errors), every finding, and an inventory: table -> {'file', 'rows'}"
     if not timeout_minutes > 0: raise SpecError(f"timeout_minutes: got {timeout_minutes!r}, expected a number of minutes > 0")
     check_active_rule(rule)
-    if not path.is_dir(): raise DataError(f"{path}: not a directory; expected a clinic data directory with clinic.yaml, roster and templates")
+    entries = directory_entries(path)
     salt, salt_source = pseudonym_salt(salt)
     found = []
-    clinic, new = _guard(lambda: Clinic.check_dir(path), (None, []), found)
+    clinic, new = collect_findings(lambda: Clinic.check_dir(path), (None, []), found)
     found += new
-    found += _unknown_files(path)
+    found += _unknown_files(entries)
     inventory, tables = _required_inventory(path, clinic), {}
     for name, schema in OPTIONAL_TABLES.items():
-        file = _guard(lambda: find_table(path, name), None, found)
+        file = collect_findings(lambda: find_table(path, name), None, found)
         if file is None: continue
         inventory[name] = {"file": file.name, "rows": None}
-        if clinic is None: continue
-        table, new = _guard(lambda: check_table(path, schema, clinic, salt), (None, []), found)
+        table, new = collect_findings(lambda: check_table(path, schema, clinic, salt), (None, []), found)
         found += new
-        if table is not None: inventory[name]["rows"], tables[name] = len(table), table
+        if table is not None and clinic is not None: inventory[name]["rows"], tables[name] = len(table), table
     if clinic is None or any(f.severity == "error" for f in found): return None, found, inventory
     observed, tables, dropped = observed_dataset(clinic, tables, timeout_minutes, rule)
     if dropped: found.append(Finding(inventory["audit_log"]["file"], "each event once (exact duplicate rows are dropped)",
@@ -552,28 +559,19 @@ def _inspect(path: Path, timeout_minutes: float, salt: str | None, rule: str) ->
     data = ClinicData(clinic, data_tier(list(tables)), observed, tables, found, dropped, float(timeout_minutes), salt_source, rule)
     return data, found, inventory
 
-def _guard(read, fallback, found: list):
-    "`read()`, or `fallback` with a finding when a file cannot be read at all (empty, not UTF-8, two files for one table)"
-    try: return read()
-    except DataError as e:
-        file, _, message = str(e).partition(": ")
-        problem, _, expected = message.rpartition("; expected ")
-        found.append(Finding(Path(file).name, f"{expected} ({problem})" if problem else expected))
-        return fallback
-
 def _required_inventory(path: Path, clinic: Clinic | None) -> dict:
     inventory = {"clinic.yaml": {"file": "clinic.yaml", "rows": None}} if (path/"clinic.yaml").is_file() else {}
     for name in ("roster", "templates"):
-        file = _guard(lambda: find_table(path, name), None, [])
+        file = collect_findings(lambda: find_table(path, name), None, [])
         if file: inventory[name] = {"file": file.name, "rows": None if clinic is None else len(getattr(clinic, name))}
     return inventory
 
 KNOWN_FILES = {"clinic.yaml", "truth.json"} | {f"{n}{s}" for n in ("roster", "templates", *OPTIONAL_TABLES) for s in (".csv", ".parquet")}
 
-def _unknown_files(path: Path) -> list[Finding]:
+def _unknown_files(entries: list[Path]) -> list[Finding]:
     return [Finding(p.name, "a file of the clinic data format (clinic.yaml, roster, templates, appointments, inbox, audit_log, "
                     "monthly as .csv or .parquet); it is ignored", severity="warning")
-            for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".") and p.name not in KNOWN_FILES]
+            for p in entries if p.is_file() and not p.name.startswith(".") and p.name not in KNOWN_FILES]
 
 # %% ../nbs/05_data.ipynb #92604c95
 def check_clinic(path: str | Path, # a clinic data directory, or 'example' (twinlab.clinic.clinic_dir)

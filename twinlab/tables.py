@@ -5,18 +5,23 @@
 # %% ../nbs/01a_tables.ipynb #68021bc6
 from __future__ import annotations
 
+import dataclasses
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow.parquet as pq
 
-from .core import DataError
+from .core import DataError, cut
 
 # %% auto #0
-__all__ = ['TABLE_SUFFIXES', 'PARSERS', 'KIND_WORDS', 'Finding', 'raise_findings', 'find_table', 'read_table', 'parse_columns',
-           'TableSchema']
+__all__ = ['TABLE_SUFFIXES', 'PARSERS', 'KIND_WORDS', 'CONTROL_CHARACTERS', 'Finding', 'raise_findings', 'finding_error',
+           'collect_findings', 'directory_entries', 'find_table', 'read_table', 'parse_columns', 'id_column',
+           'TableSchema', 'without_values']
 
 # %% ../nbs/01a_tables.ipynb #c0e3f095
 @dataclass(frozen=True)
@@ -31,15 +36,14 @@ class Finding:
 
     def __str__(self):
         where = ", ".join([self.file] + ([f"row {self.row}"] if self.row is not None else [])
-                          + ([f"column '{self.column}'"] if self.column is not None else []))
-        got = "" if self.value is None else f"got {self.value!r}, "
+                          + ([f"column '{cut(self.column)}'"] if self.column is not None else []))
+        got = "" if self.value is None else f"got {cut(repr(self.value))}, "
         return f"{where}: {got}expected {self.expected}"
 
     def to_dict(self) -> dict:
         "A JSON-ready view"
-        value = None if self.value is None else str(self.value)
-        return dict(file=self.file, row=None if self.row is None else int(self.row), column=self.column, value=value,
-                    expected=self.expected, severity=self.severity)
+        return dict(file=self.file, row=None if self.row is None else int(self.row), column=None if self.column is None else cut(self.column),
+                    value=None if self.value is None else cut(self.value), expected=self.expected, severity=self.severity)
 
 def raise_findings(findings: list[Finding], # problems found; only errors raise
                    most: int = 20, # how many to spell out in the message
@@ -52,33 +56,86 @@ def raise_findings(findings: list[Finding], # problems found; only errors raise
     err.findings = errors
     raise err
 
+def finding_error(findings: list[Finding], # what stops a file from being read
+                 ) -> DataError:
+    "A `DataError` saying `findings` on one line, carrying them for callers that collect findings"
+    err = DataError("; ".join(map(str, findings)))
+    err.findings = findings
+    return err
+
+def collect_findings(read, # a function reading a file
+                     fallback, # what to return if it raises a DataError
+                     found: list, # findings so far; the error's findings are added
+                    ):
+    "`read()`, or `fallback` with the findings of the `DataError` it raised (one made from its message 'file: problem; expected ...')"
+    try: return read()
+    except DataError as e:
+        if getattr(e, "findings", None): found += e.findings
+        else:
+            file, _, message = str(e).partition(": ")
+            problem, _, expected = message.rpartition("; expected ")
+            found.append(Finding(Path(file).name, f"{expected} ({problem})" if problem else expected))
+        return fallback
+
 # %% ../nbs/01a_tables.ipynb #6c0d8778
 TABLE_SUFFIXES = (".csv", ".parquet")
+
+def directory_entries(folder: str | Path, # a clinic data directory
+                     ) -> list[Path]:
+    "The entries of `folder`, sorted; a `DataError` if it is not a directory or cannot be read"
+    folder = Path(folder)
+    try: return sorted(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(f"{folder}: not a directory; expected a clinic data directory with clinic.yaml, roster and templates") from None
+    except OSError as e: raise DataError(f"{folder}: {e.strerror or e}; expected a readable clinic data directory") from None
 
 def find_table(folder: str | Path, # a clinic data directory
                name: str, # table name without suffix, e.g. 'roster'
               ) -> Path | None:
-    "The file holding table `name` in `folder`, or None if there is none"
-    found = [Path(folder)/f"{name}{s}" for s in TABLE_SUFFIXES if (Path(folder)/f"{name}{s}").is_file()]
+    "The file holding table `name` in `folder`, or None if there is none; a `DataError` if there are two or it is not a readable file"
+    found = [p for p in (Path(folder)/f"{name}{s}" for s in TABLE_SUFFIXES) if os.path.lexists(p)]
     if len(found) > 1:
         raise DataError(f"{Path(folder)}: both {found[0].name} and {found[1].name} exist; expected one file per table")
-    return found[0] if found else None
+    return _regular_file(found[0]) if found else None
+
+def _regular_file(path: Path) -> Path:
+    "`path` if it is, or links to, a regular file"
+    try: mode = path.stat().st_mode
+    except OSError as e: raise finding_error([Finding(path.name, f"a readable file ({e.strerror or e})")]) from None
+    if not stat.S_ISREG(mode): raise finding_error([Finding(path.name, "a regular file (it is a directory or a device)")])
+    return path
 
 def read_table(path: str | Path, # a .csv or .parquet file
               ) -> pd.DataFrame:
     "Read a table with every cell as text (None where empty); never modifies the file"
     path = Path(path)
     try:
+        _check_header(_header(path), path.name)
         if path.suffix == ".parquet": df = pd.read_parquet(path).astype(object)
         else: df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    except DataError: raise
     except UnicodeDecodeError as e:
         raise DataError(f"{path.name}: byte {e.start} is not valid UTF-8; expected a UTF-8 encoded CSV file") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path.name}: the file is empty; expected a header row naming the columns") from None
-    except (pd.errors.ParserError, ValueError, OSError) as e:
-        raise DataError(f"{path.name}: cannot be read as a {path.suffix.lstrip('.')} table ({e})") from None
+    except OSError as e:
+        raise DataError(f"{path.name}: {e.strerror or cut(e)}; expected a readable file") from None
+    except (pd.errors.ParserError, ValueError) as e:
+        raise DataError(f"{path.name}: cannot be read as a {path.suffix.lstrip('.')} table ({cut(' '.join(str(e).split()), 200)})") from None
     df.columns = [str(c).strip() for c in df.columns]
     return df.astype(object).where(df.notna(), None).reset_index(drop=True)
+
+def _header(path: Path) -> list[str]:
+    "The column names as the file writes them (pandas renames a repeated name 'x' to 'x.1')"
+    if path.suffix == ".parquet": return pq.read_schema(path).names
+    return pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8-sig").iloc[0].tolist()
+
+def _check_header(header: list[str], file: str):
+    "A `finding_error` for each column name written more than once"
+    names = pd.Series([str(c).strip() for c in header])
+    repeated = [Finding(file, f"each column name once (columns {', '.join(str(i + 1) for i in idx)} have this name)", column=name)
+                for name, idx in names.groupby(names, sort=False).indices.items() if len(idx) > 1]
+    if repeated: raise finding_error(repeated)
 
 # %% ../nbs/01a_tables.ipynb #e7a0bcbf
 def _parse_float(s: pd.Series) -> pd.Series:
@@ -122,12 +179,24 @@ def parse_columns(df: pd.DataFrame, # table read by `read_table`
     return out, findings
 
 # %% ../nbs/01a_tables.ipynb #2b9ddee5
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
+
+def id_column(unique: bool = False, # each id at most once
+              nullable: bool = False, # empty cells allowed
+              required: bool = True, # the column must be there
+             ) -> pa.Column:
+    "A pandera column of identifiers: text without control characters"
+    no_control = pa.Check(lambda s: ~s.str.contains(CONTROL_CHARACTERS, regex=True),
+                          error="an id without control characters (such as NUL, tab or newline)")
+    return pa.Column("string", no_control, unique=unique, nullable=nullable, required=required)
+
 @dataclass(frozen=True)
 class TableSchema:
     "Kinds of a table's columns and a pandera schema of their values"
     name: str # table name, e.g. 'roster'
     kinds: dict # column -> kind, see `PARSERS`
     schema: pa.DataFrameSchema # value checks, run after parsing
+    patients: bool = False # the rows are about patients: findings show no cell value
 
     @property
     def required(self) -> list[str]: return [c for c, col in self.schema.columns.items() if col.required]
@@ -137,23 +206,31 @@ class TableSchema:
              ) -> tuple[pd.DataFrame, list[Finding]]:
         "The parsed table and every finding in it"
         missing = [c for c in self.required if c not in df]
-        if missing:
-            return df, [Finding(file, f"a column named '{c}' (required columns: {', '.join(self.required)})", column=c) for c in missing]
-        if df.empty: return df, [Finding(file, "at least one data row")]
-        parsed, findings = parse_columns(df, self.kinds, file)
-        unparsed = {(f.row, f.column) for f in findings}
+        found = [Finding(file, f"a column named '{c}' (required columns: {', '.join(self.required)})", column=c) for c in missing]
+        if df.empty: return df, found + [Finding(file, "at least one data row")]
+        parsed, new = parse_columns(df, self.kinds, file)
+        found += new
+        unparsed = {(f.row, f.column) for f in new}
         try: self.schema.validate(parsed, lazy=True)
         except pa.errors.SchemaErrors as e:
-            findings += [f for f in _schema_findings(e.failure_cases, file) if (f.row, f.column) not in unparsed]
-        return parsed, findings
+            found += [f for f in _schema_findings(e.failure_cases, file, bool(missing)) if (f.row, f.column) not in unparsed]
+        return parsed, without_values(found) if self.patients else found
 
-def _schema_findings(cases: pd.DataFrame, file: str) -> list[Finding]:
-    "Findings from pandera's failure cases"
+def without_values(findings: list[Finding], # findings about a table that holds patient identifiers
+                  ) -> list[Finding]:
+    "The findings with no cell value: file, row, column and what was expected"
+    return [dataclasses.replace(f, value=None) for f in findings]
+
+def _schema_findings(cases: pd.DataFrame, file: str, missing: bool) -> list[Finding]:
+    "Findings from pandera's failure cases (missing columns are reported by the caller, and a key with a missing column is not checked)"
+    skip = {"column_in_dataframe"} | ({"multiple_fields_uniqueness"} if missing else set())
     findings = []
     for case in cases.itertuples():
+        if str(case.check) in skip: continue
         row = None if pd.isna(case.index) else int(case.index) + 1
+        value = None if pd.isna(case.failure_case) else case.failure_case
         findings.append(Finding(file, _expected(case.check), row=row, column=case.column,
-                                value=None if pd.isna(case.failure_case) else case.failure_case))
+                                value=value.item() if isinstance(value, np.generic) else value))
     return findings
 
 def _expected(check: str) -> str:

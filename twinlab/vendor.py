@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from .clinic import ROLES
-from .core import DataError, SpecError, atomic_path, shipped_path
+from .core import DataError, SpecError, atomic_path, cut, read_yaml, shipped_path
 from .data import ACTIVITIES, DEFAULT_ACTIVE_RULE, INACTIVITY_TIMEOUT_MINUTES, MONTHLY, active_seconds, pseudonym_salt, pseudonymise, validation_report, validation_text
 from .schema import MESSAGE_TYPES
 from .tables import find_table, read_table
@@ -84,7 +84,7 @@ def _long(sheet: pd.DataFrame, path: Path, name: str) -> pd.DataFrame:
     value = pd.to_numeric(long["value"], errors="coerce")
     if (bad := (long["value"].notna() & (value.isna() | (value < 0)))).any():
         r = long[bad].iloc[0]
-        raise DataError(f"{where}, row {r['row']}, column {r['header']!r}: {r['value']!r}; expected a number >= 0 or an empty cell (missing)")
+        raise DataError(f"{where}, row {r['row']}, column {r['header']!r}: {cut(repr(r['value']))}; expected a number >= 0 or an empty cell (missing)")
     return pd.DataFrame({"provider_id": long["DE_ID"].astype(str).str.strip(), "grouper": long["Grouper"].astype("string").str.strip(),
                          "metric": long["Metric"].astype(str).map(lambda m: " ".join(m.split())),
                          "month": long["header"].map(months), "value": value.astype("float64")})
@@ -287,7 +287,7 @@ def read_mapping(path: str | Path | None = None, # CSV with columns metric_name,
         if c not in t: raise DataError(f"{path}: no column {c!r}; expected a mapping table with columns metric_name, activity")
     if (bad := ~t["activity"].isin(ACTIVITIES)).any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}, row {i + 2}, column 'activity': {t['activity'].iloc[i]!r}; expected one of {', '.join(ACTIVITIES)}")
+        raise DataError(f"{path}, row {i + 2}, column 'activity': {cut(repr(t['activity'].iloc[i]))}; expected one of {', '.join(ACTIVITIES)}")
     return dict(zip(t["metric_name"].str.strip(), t["activity"]))
 
 # %% ../nbs/05a_vendor.ipynb #76ebd70d
@@ -303,7 +303,8 @@ def _local(text: pd.Series, file: Path, column: str, tz: str) -> pd.Series:
     t = pd.to_datetime(text, errors="coerce", format="mixed", utc=text.str.contains(r"(?:[zZ]|[+-]\d{2}:?\d{2})$", na=False).any())
     if (bad := t.isna()).any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{file}, row {i + 2}, column {column!r}: {text.iloc[i]!r}; expected a date-time such as 2026-01-05 08:30:00")
+        raise DataError(f"{file}, row {i + 2}, column {column!r}: not a date-time (the value is not shown: the log holds patient ids); "
+                        "expected a date-time such as 2026-01-05 08:30:00")
     return t.dt.tz_convert(tz).dt.tz_localize(None) if t.dt.tz is not None else t
 
 # %% ../nbs/05a_vendor.ipynb #de4906e7
@@ -317,7 +318,7 @@ def audit_from_access_log(log: pd.DataFrame, # the access log as text (see `read
     "The audit_log table of an access log, sorted by provider and time, patients pseudonymised"
     for role in ("user", "time", "action"):
         if columns[role] not in log:
-            raise DataError(f"{file}: no column {columns[role]!r} ({role}); expected it, or name the column with --{role}-column (found: {', '.join(log.columns)})")
+            raise DataError(f"{file}: no column {columns[role]!r} ({role}); expected it, or name the column with --{role}-column (found: {cut(', '.join(log.columns), 200)})")
     if (empty := log[columns["user"]].isna()).any(): raise DataError(f"{file}, row {int(np.flatnonzero(empty)[0]) + 2}, column {columns['user']!r}: empty; expected a user id")
     action = log[columns["action"]].fillna("").str.strip()
     audit = pd.DataFrame({"provider_id": log[columns["user"]].str.strip(), "timestamp": _local(log[columns["time"]], file, columns["time"], timezone),
@@ -361,7 +362,7 @@ def import_access_log(path: str | Path, # access log, CSV or Parquet
     if role not in ROLES: raise SpecError(f"role {role!r}: expected one of {', '.join(ROLES)}")
     warnings = []
     if clinic:
-        settings = yaml.safe_load((Path(clinic)/"clinic.yaml").read_text(encoding="utf-8")) if (Path(clinic)/"clinic.yaml").is_file() else None
+        settings = read_yaml(Path(clinic)/"clinic.yaml")
         if not isinstance(settings, dict): raise DataError(f"{clinic}: no readable clinic.yaml; expected a clinic data directory")
         timezone = _timezone(str(settings.get("timezone")))
     salt, salt_from = pseudonym_salt(salt)
@@ -369,7 +370,7 @@ def import_access_log(path: str | Path, # access log, CSV or Parquet
     audit = audit_from_access_log(read_table(path), read_mapping(mapping), columns, path, _timezone(timezone), salt)
     cover = coverage(audit, timeout_minutes, active_rule=active_rule)
     providers = list(dict.fromkeys(audit["provider_id"]))
-    if clinic: tables = {t: read_table(find_table(clinic, t)) for t in ("roster", "templates")}
+    if clinic: tables = {t: read_table(find_table(clinic, t) or Path(clinic)/f"{t}.csv") for t in ("roster", "templates")}
     else:
         settings = _settings(name or path.stem, timezone, audit["timestamp"].min().date(), audit["timestamp"].max().date())
         tables = {"roster": pd.DataFrame({"provider_id": providers, "role": role, "clinical_fte": 1.0, "panel_size": DEFAULT_PANEL,

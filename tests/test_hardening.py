@@ -56,10 +56,21 @@ def shift_row(path: Path, row: int):
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_a_shifted_row_shows_no_patient_id(clinic, tmp_path):
+def swap_fields(path: Path, row: int, a: int, b: int):
+    "Swap fields `a` and `b` of data row `row`: a patient id lands where a provider id should be"
+    lines = path.read_text().splitlines()
+    fields = lines[row].split(",")
+    fields[a], fields[b] = fields[b], fields[a]
+    lines[row] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("fault", ["shifted", "swapped"])
+def test_a_misplaced_patient_id_is_never_shown(clinic, tmp_path, fault):
     visits = pd.read_csv(clinic / "appointments.csv", dtype=str)
     patients, last = set(visits["patient_id"]), len(visits) + 1
-    shift_row(clinic / "appointments.csv", 3)
+    if fault == "shifted": shift_row(clinic / "appointments.csv", 3)
+    else: swap_fields(clinic / "appointments.csv", 3, 1, 2)
     (clinic / "appointments.csv").write_text((clinic / "appointments.csv").read_text()
                                              + "A9999998,L-1,P\x00777,2026-09-28T08:00:00,20,no_show,,\n")
     patients.add("P\x00777")
@@ -68,9 +79,12 @@ def test_a_shifted_row_shows_no_patient_id(clinic, tmp_path):
                run("calibrate", str(clinic), "--out", str(tmp_path / "p.nc"), "--json")]
     assert [o.returncode for o in outputs] == [1, 1, 2, 2]
     report = json.loads(outputs[1].stdout)
-    assert {(f["row"], f["column"]) for f in report["findings"]} >= {(3, "provider_id"), (last, "patient_id")}
+    where = {"shifted": [(3, None)], "swapped": [(3, "provider_id"), (last, "patient_id")]}[fault]
+    assert {(f["row"], f["column"]) for f in report["findings"]} >= set(where)
     assert all(f["value"] is None for f in report["findings"] if f["file"] == "appointments.csv")
-    assert "appointments.csv, row 3, column 'provider_id': expected a provider_id listed in the roster" in outputs[2].stderr
+    line = {"shifted": "appointments.csv, row 3: expected 8 fields, as many as the header (the row has 7",
+            "swapped": "appointments.csv, row 3, column 'provider_id': expected a provider_id listed in the roster"}[fault]
+    assert line in outputs[0].stdout and line in outputs[2].stderr
     assert json.loads(outputs[3].stdout)["error"]["type"] == "DataError"
     shown = "".join(o.stdout + o.stderr for o in outputs)
     assert [p for p in patients if p in shown or json.dumps(p)[1:-1] in shown or repr(p)[1:-1] in shown] == []

@@ -5,9 +5,11 @@
 # %% ../nbs/01a_tables.ipynb #68021bc6
 from __future__ import annotations
 
+import csv
 import dataclasses
 import os
 import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +60,9 @@ def raise_findings(findings: list[Finding], # problems found; only errors raise
 
 def finding_error(findings: list[Finding], # what stops a file from being read
                  ) -> DataError:
-    "A `DataError` saying `findings` on one line, carrying them for callers that collect findings"
-    err = DataError("; ".join(map(str, findings)))
+    "A `DataError` saying `findings` (the first three) on one line, carrying them all for callers that collect findings"
+    more = f"; ... and {len(findings) - 3} more" if len(findings) > 3 else ""
+    err = DataError("; ".join(map(str, findings[:3])) + more)
     err.findings = findings
     return err
 
@@ -108,11 +111,14 @@ def _regular_file(path: Path) -> Path:
 def read_table(path: str | Path, # a .csv or .parquet file
               ) -> pd.DataFrame:
     "Read a table with every cell as text (None where empty); never modifies the file"
-    path = Path(path)
+    path, header = Path(path), None
     try:
-        _check_header(_header(path), path.name)
+        header = _header(path)
+        _check_header(header, path.name)
         if path.suffix == ".parquet": df = pd.read_parquet(path).astype(object)
-        else: df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        else:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig", index_col=False)
+            _check_widths(path, len(df.columns))
     except DataError: raise
     except UnicodeDecodeError as e:
         raise DataError(f"{path.name}: byte {e.start} is not valid UTF-8; expected a UTF-8 encoded CSV file") from None
@@ -121,6 +127,7 @@ def read_table(path: str | Path, # a .csv or .parquet file
     except OSError as e:
         raise DataError(f"{path.name}: {e.strerror or cut(e)}; expected a readable file") from None
     except (pd.errors.ParserError, ValueError) as e:
+        if path.suffix == ".csv" and header: _check_widths(path, len(header))   # pandas stops at the first row that is too long
         raise DataError(f"{path.name}: cannot be read as a {path.suffix.lstrip('.')} table ({cut(' '.join(str(e).split()), 200)})") from None
     df.columns = [str(c).strip() for c in df.columns]
     return df.astype(object).where(df.notna(), None).reset_index(drop=True)
@@ -129,6 +136,18 @@ def _header(path: Path) -> list[str]:
     "The column names as the file writes them (pandas renames a repeated name 'x' to 'x.1')"
     if path.suffix == ".parquet": return pq.read_schema(path).names
     return pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8-sig").iloc[0].tolist()
+
+def _check_widths(path: Path, width: int):
+    "A `finding_error` for each data row of a CSV with more or fewer fields than the header"
+    limit = csv.field_size_limit(sys.maxsize)   # the reader refuses fields over 128 kB; only the fields are counted here
+    try:
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+            widths = (len(row) for row in csv.reader(f) if row)   # pandas skips blank lines too
+            next(widths, None)
+            ragged = [Finding(path.name, f"{width} fields, as many as the header (the row has {n}: a field was lost or added, so the "
+                              "values after it are in the wrong columns)", row=i) for i, n in enumerate(widths, 1) if n != width]
+    finally: csv.field_size_limit(limit)
+    if ragged: raise finding_error(ragged)
 
 def _check_header(header: list[str], file: str):
     "A `finding_error` for each column name written more than once"

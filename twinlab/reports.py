@@ -355,8 +355,8 @@ def _with_contents(page: str) -> str:
     title, headings = soup.find("h1"), [h for h in soup.find_all("h2") if h.get("id")]
     if title is None or len(headings) < 2: return page
     nav = soup.new_tag("nav", attrs={"class": "twinlab-contents", "aria-label": "Contents"})
-    nav.append(label := soup.new_tag("p"))
-    label.append(strong := soup.new_tag("strong"))
+    nav.append(caption := soup.new_tag("p"))
+    caption.append(strong := soup.new_tag("strong"))
     strong.string = "Contents"
     nav.append(items := soup.new_tag("ul"))
     for h in headings:
@@ -422,8 +422,8 @@ _WORDS = {"q05": "5%", "q50": "median", "median": "median", "q95": "95%", "mean"
 def label(name, # a column or row name of a report's table
          ) -> str:
     "What the name stands for with its unit (an outcome or output of the twin), a statistic in words, or the name as it is"
-    from twinlab.uncertainty import OUTCOMES
     from twinlab.schema import OUTPUTS
+    from twinlab.uncertainty import OUTCOMES   # here, not at the top: the command line imports this module and need not load SALib
     if name in OUTCOMES:
         units, long_name = OUTCOMES[name]
         short = m.group(1) if (m := re.search(r"\(([^()]+)\)$", long_name)) else long_name.split(", per ")[0]   # EHR-Time8, or the words before ", per"

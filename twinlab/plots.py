@@ -19,7 +19,7 @@ from .schema import OUTPUTS
 from .uncertainty import OUTCOMES, sobol_table
 
 # %% auto #0
-__all__ = ['plot_checks', 'plot_narrowing', 'plot_fan', 'plot_sobol', 'plot_data_value']
+__all__ = ['plot_checks', 'plot_narrowing', 'plot_fan', 'plot_sobol', 'plot_sobol_outputs', 'plot_data_value']
 
 # %% ../nbs/08a_plots.ipynb #37276b11
 def _heading(text: str, width: int = 30) -> str:
@@ -96,6 +96,16 @@ def plot_sobol(res: xr.Dataset, # from `sobol`
     ax.set_xlabel("share of predictive variance", fontsize=8); ax.set_title(_heading(OUTCOMES.get(output, ("", output))[1], 45), fontsize=9)
     ax.legend(fontsize=7)
     return ax
+def plot_sobol_outputs(res: xr.Dataset, # from `sobol`
+                       top: int | None = 10, # per panel, the parameters with the largest ST; None: all
+                      ):
+    "`plot_sobol` of every output side by side; each panel labels its own parameters (their order differs, so no shared y-axis)"
+    outputs = [str(o) for o in res["output"].values]
+    rows = min(top or res.sizes["param"], res.sizes["param"])
+    fig, axes = plt.subplots(1, len(outputs), figsize=(4.4 * len(outputs), 0.3 * rows + 1.6), squeeze=False)
+    for ax, output in zip(axes.flat, outputs): plot_sobol(res, output, top=top, ax=ax)
+    fig.tight_layout()
+    return fig
 def plot_data_value(table: pd.DataFrame, # from `data_value`
                     output: str | None = None, # an outcome of the table; None: its first
                     ax=None, # matplotlib Axes; default a new figure

@@ -130,3 +130,40 @@ def test_sigterm_during_a_report_leaves_nothing_behind(tmp_path):
     assert list(scratch.iterdir()) == []  # no partial executed notebook, no kernel files
     scratch.rmdir()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []  # no outputs and no lock
+
+
+def _read_all(fd: int) -> str:
+    "Everything written to the terminal whose master end is `fd`, until its last writer closes it"
+    chunks = []
+    while True:
+        try: chunk = os.read(fd, 4096)
+        except OSError: break   # EIO: the other end is closed
+        if not chunk: break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_calibrate_shows_progress_on_a_terminal_and_statsmodels_warnings_as_one_line(tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+    args = ["calibrate", "example", "--tier", "1", "--seed", "1", "--out", str(tmp_path / "p.nc")]
+    quiet = run(*args, "--json")
+    assert quiet.returncode == 0 and quiet.stderr == ""   # no bar with --json, and no raw warning with a file path
+    noted = json.loads(quiet.stdout)["model_warnings"]
+    assert noted and all(w.startswith("SingularMatrixWarning: ") for w in noted), noted   # recorded instead
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))   # a new pseudo-terminal is 0 columns wide
+    proc = subprocess.Popen([TWINLAB, *args], stdout=subprocess.PIPE, stderr=terminal, text=True)
+    os.close(terminal)
+    shown = []
+    reader = threading.Thread(target=lambda: shown.append(_read_all(master)))   # read while it runs: a full terminal would block it
+    reader.start()
+    out, _ = proc.communicate(timeout=300)
+    reader.join(timeout=30)
+    assert proc.returncode == 0 and "calibrating, fit 1: SMC-ABC: 1 SMC-ABC rounds, threshold" in shown[0], shown
+    assert "site-packages" not in shown[0] and "Warning:" not in shown[0].replace("SingularMatrixWarning", "")
+    assert "statsmodels reported while fitting (recorded in the posterior's diagnostics): SingularMatrixWarning: " in out

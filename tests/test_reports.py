@@ -12,6 +12,7 @@ import dask
 import nbformat
 import pytest
 import yaml
+from bs4 import BeautifulSoup
 from jupyter_client.kernelspec import KernelSpecManager
 
 from twinlab.clinic import Clinic
@@ -34,6 +35,23 @@ def fetched(page: str) -> list[str]:
     return re.findall(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="(?:https?:)?//[^"]*"', page)
 
 
+def readable_page(page: str):
+    "Assert what a reader of any report page needs: real alt text on every figure, a table of contents, no warning boxes or library paths"
+    soup = BeautifulSoup(page, "html.parser")
+    alts = [img.get("alt", "") for img in soup.find_all("img")]
+    assert alts and all(len(a) > 40 and a != "No description has been provided for this image" for a in alts), alts
+    contents = [(a["href"], a.get_text()) for a in soup.select("nav.twinlab-contents a")]
+    assert contents == [(f"#{h['id']}", h.get_text().removesuffix("¶")) for h in soup.find_all("h2")], contents
+    assert "site-packages" not in page and not soup.select('[data-mime-type="application/vnd.jupyter.stderr"]')
+    assert "NaN" not in soup.get_text()
+    return soup
+
+
+def html_table(soup, *markers: str):
+    "The first table of the page whose text contains every one of `markers`"
+    return next(t for t in soup.find_all("table") if all(m in t.get_text() for m in markers))
+
+
 def stdout_of(notebook) -> str:
     return "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []) if o.get("name") == "stdout")
 
@@ -49,6 +67,7 @@ def test_every_shipped_template_runs_headless_with_its_defaults(template, tmp_pa
     page = run_report(template, None, tmp_path).read_text()
     assert figures(page) >= 1 and sections(page)[-1] == "Provenance"
     assert fetched(page) == [] and "hl-ipython3" not in page  # self-contained, code hidden
+    readable_page(page)
 
 
 def test_workload_report_has_every_section_of_the_main_job(tmp_path):
@@ -62,6 +81,22 @@ def test_workload_report_has_every_section_of_the_main_job(tmp_path):
     notebook = nbformat.read(tmp_path / "workload.ipynb", as_version=4)
     assert "converged: **True** (round" in "".join(o["data"].get("text/markdown", "") for c in notebook.cells
                                                    for o in c.get("outputs", []) if "data" in o)
+    soup = readable_page(page)
+    assert "settings, not a table" in html_table(soup, "clinic.yaml").get_text()
+    headers = [th.get_text() for th in html_table(soup, "panel size").find_all("th")]
+    assert "WOW8 (minutes per 8 h of scheduled patient time)" in headers and "wow8" not in headers
+    predicted = html_table(soup, "share of variance from the parameters")
+    numbers = [td.get_text() for td in predicted.find_all("td") if re.fullmatch(r"-?[\d.]+", td.get_text())]
+    assert len(numbers) >= 20 and all(re.fullmatch(r"-?\d+\.\d\d", n) for n in numbers), numbers  # rounded to 2 decimals
+    per_provider = html_table(soup, "EHR work after hours (minutes per session day)", "E-8")
+    assert [th.get_text() for th in per_provider.select("tbody th")] == Clinic.example().providers
+    readings = [li.get_text() for li in soup.find_all("li") if "the twin predicts" in li.get_text()]
+    assert len(readings) == 3
+    for text in readings:   # each figure says where the twin lands, as its numbers say
+        median, low, high = map(float, re.search(r"predicts ([\d.]+) .*? against [\d.]+ \(([\d.]+) to ([\d.]+);", text).groups())
+        where = "inside" if low <= median <= high else "below" if median < low else "above"
+        assert f": {where} the published range" in text and (where == "inside" or "real difference" in text), text
+    assert "sampling error around a true value of zero" in page   # negative S1 estimates (N = 16 has some) are explained
 
 
 def test_clinic_report_has_its_sections_figures_and_hours(tmp_path):
@@ -73,6 +108,7 @@ def test_clinic_report_has_its_sections_figures_and_hours(tmp_path):
     # E-1 has two 4-hour sessions every weekday; the clinic is closed on Monday 2026-01-19 (week 2).
     assert re.search(r"E-1\s+40\.0\s+32\.0\s+40\.0\s+112\.0", table_text(notebook, "week 3"))
     assert notebook.metadata.twinlab.parameters == {"start": "2026-01-12", "weeks": 3}
+    assert "settings, not a table" in html_table(readable_page(page), "clinic.yaml").get_text()
 
 
 def simulation_table(page: str) -> str:

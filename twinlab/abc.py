@@ -331,6 +331,7 @@ def run_abc(problem: ABCProblem, # the problem, with its projection
             particles: int, # population size
             rule: StoppingRule, # when to stop
             rng: np.random.Generator, # stream of the engine
+            on_round: Callable[[dict], None] | None = None, # called with each round's diagnostics (e.g. to move a progress bar)
            ) -> tuple[dict, list[dict], bool, str]:
     "Rounds until the adjusted posterior settles: final draws and weights, per-round diagnostics, converged, why it stopped"
     names, K = list(problem.abc), len(problem.targets.observed)
@@ -346,6 +347,7 @@ def run_abc(problem: ABCProblem, # the problem, with its projection
                               problem.distance_units(pop.outputs[:, :K]), pop.distance)
         mean, sd = weighted_moments(link(problem.space, names, x), pop.weights)
         rounds.append(_round_info(pop, particles, mean, sd, previous))
+        if on_round: on_round(rounds[-1])
         previous = (mean, sd)
         if (settled := rule.settled(rounds, len(names))): return _final(problem, pop, x), rounds, True, settled
         if (why := rule.stopped(rounds)): return _final(problem, pop, x), rounds, False, why

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -14,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
+from statsmodels.tools.sm_exceptions import ModelWarning
+from tqdm import tqdm
 
 from .abc import ABCProblem, StoppingRule, pilot as fit_pilot, run_abc, screen, smc_sampler
 from .checks import model_discrepancy, posterior_checks
@@ -197,6 +201,7 @@ def calibrate(clinic_data: ClinicData | Clinic, # loaded clinic data (twinlab.da
               strict: bool = True, # raise CalibrationError when the ABC did not converge (else warn and return)
               workers: int | None = None, # threads for the simulations (results do not depend on it)
               batch: int = 250, # simulations per call of the model
+              progress: bool | None = False, # a progress bar on stderr (stages and SMC-ABC rounds); None: only if stderr is a terminal
              ) -> Posterior:
     "Calibrate the twin to a clinic's data: sub-models for what its tables identify, SMC-ABC on tier-specific summaries for the rest"
     for name, value, low in (("particles", particles, 20), ("pilot", pilot, 50), ("max_rounds", max_rounds, 2),
@@ -206,17 +211,39 @@ def calibrate(clinic_data: ClinicData | Clinic, # loaded clinic data (twinlab.da
     space, seed = space or default_space(data.clinic), resolve_seed(seed)
     rule = StoppingRule(max_rounds, max_simulations, tolerance, min_acceptance, stall)
     r_direct, *streams, r_effects = spawn_generators(seed, 2 + 3 * (1 + MAX_REFITS))   # the sub-models; pilot, ABC and checks of each fit; provider effects
-    summary_targets, submodels = calibration_targets(data, space, targets, r_direct)
-    fit = partial(_fit, data, space, submodels=submodels, seed=seed,
-                  engine=_Engine(particles, pilot, min_r2, (first_quantile, quantile, batch), rule, checks, workers))
-    post, sd = fit(summary_targets, streams=streams[:3]), None
-    for k in range(1, MAX_REFITS + 1 if discrepancy else 1):   # a refit moves the posterior, which may leave other summaries out of reach
-        if post.checks is None or (missed := model_discrepancy(post.checks)) is None: break
-        sd = missed if sd is None else np.maximum(sd, missed)
-        post = fit(summary_targets.with_discrepancy(sd), streams=streams[3 * k:3 * k + 3])
-    post.draws = post.draws.assign(provider_effect_draws(data, post, r_effects, workers))
+    notes = {}
+    with _progress_bar(progress) as bar, _statsmodels_notes(notes):
+        summary_targets, submodels = calibration_targets(data, space, targets, r_direct)
+        fit = partial(_fit, data, space, submodels=submodels, seed=seed, bar=bar,
+                      engine=_Engine(particles, pilot, min_r2, (first_quantile, quantile, batch), rule, checks, workers))
+        post, sd = fit(summary_targets, streams=streams[:3], label="fit 1"), None
+        for k in range(1, MAX_REFITS + 1 if discrepancy else 1):   # a refit moves the posterior, which may leave other summaries out of reach
+            if post.checks is None or (missed := model_discrepancy(post.checks)) is None: break
+            sd = missed if sd is None else np.maximum(sd, missed)
+            post = fit(summary_targets.with_discrepancy(sd), streams=streams[3 * k:3 * k + 3], label=f"refit {k} (model discrepancy)")
+        bar.set_description_str("provider effects")
+        post.draws = post.draws.assign(provider_effect_draws(data, post, r_effects, workers))
+    post.diagnostics.attrs["model_warnings"] = "; ".join(f"{m} ({n}x)" for m, n in notes.items()) or "none"
     if not post.converged: _not_converged(post, data, post.diagnostics.attrs["stop_reason"], strict)
     return post
+
+def _progress_bar(progress: bool | None) -> tqdm:
+    "A bar on stderr that counts SMC-ABC rounds, its description the stage; disabled if `progress` is False (None: unless stderr is a terminal)"
+    return tqdm(desc="sub-models", file=sys.stderr, disable=None if progress is None else not progress, leave=False, dynamic_ncols=True,
+                bar_format="calibrating, {desc}: {n} SMC-ABC rounds{postfix} [{elapsed}]")
+
+@contextmanager
+def _statsmodels_notes(notes: dict, # filled: "WarningClass: message" -> times it occurred
+                      ):
+    "Record statsmodels' warnings (ModelWarning and its subclasses) raised inside in `notes` instead of printing them; others go on"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ModelWarning)
+        yield notes
+    for w in caught:
+        if issubclass(w.category, ModelWarning):
+            key = f"{w.category.__name__}: {w.message}"
+            notes[key] = notes.get(key, 0) + 1
+        else: warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 MAX_REFITS = 3 # refits with a model discrepancy at most, each adding the summaries the last one left out of reach
 
@@ -231,17 +258,26 @@ class _Engine:
     checks: int
     workers: int | None
 
-def _fit(data: ClinicData, space: ParamSpace, targets: SummaryTargets, *, submodels: list, seed, engine: _Engine, streams: list) -> Posterior:
-    "One fit: the pilot, the SMC-ABC (if anything is left to it) and the predictive checks"
+def _fit(data: ClinicData, space: ParamSpace, targets: SummaryTargets, *, submodels: list, seed, engine: _Engine, streams: list,
+         bar: tqdm, label: str) -> Posterior:
+    "One fit: the pilot, the SMC-ABC (if anything is left to it) and the predictive checks; its stages shown on `bar`"
     r_pilot, r_abc, r_checks = streams
+    bar.set_description_str(f"{label}: pilot")
     problem, methods = abc_problem(data, targets, submodels, space, engine.pilot, engine.min_r2, r_pilot, engine.workers)
     if problem.abc:
-        final, rounds, converged, why = run_abc(problem, smc_sampler(problem, *engine.sampler), engine.particles, engine.rule, r_abc)
+        bar.set_description_str(f"{label}: SMC-ABC")
+        spent = []
+        def on_round(info):
+            spent.append(info["simulations"])
+            bar.set_postfix_str(f"threshold {info['threshold']:.3g}, acceptance {info['acceptance']:.0%}, {sum(spent):,} simulations", refresh=False)
+            bar.update()
+        final, rounds, converged, why = run_abc(problem, smc_sampler(problem, *engine.sampler), engine.particles, engine.rule, r_abc, on_round)
     else:
         pick = r_abc.integers(len(next(iter(problem.direct.values()))), size=engine.particles)
         final = {"values": {n: v[pick] for n, v in problem.direct.items()}, "weights": np.ones(engine.particles)}
         rounds, converged, why = [], True, "nothing left to ABC: every parameter comes from a sub-model or keeps its prior"
     post = _posterior(data, space, final, rounds, converged, why, methods, targets, submodels, seed)
     if engine.checks and targets.summaries:
+        bar.set_description_str(f"{label}: checks")
         post.checks = posterior_checks(post, data, targets, engine.checks, r_checks, engine.workers)
     return post

@@ -66,7 +66,8 @@ def posterior_checks(post: Posterior, # the calibrated posterior
         "inside_90": ("summary", ((obs >= lo) & (obs <= hi)).astype(int), {"units": "1", "long_name": "observed inside the 90% predictive interval"}),
         "predictive_rank": ("summary", rank, {"units": "1", "long_name": "share of simulations below the observed value (ties count half)"}),
         "p_value": ("summary", p, {"units": "1", "long_name": "two-sided posterior predictive p-value"}),
-    }, coords={"check": np.arange(n), "summary": targets.names, "summary_long_name": ("summary", [x.long_name for x in targets.summaries])})
+    }, coords={"check": np.arange(n), "summary": targets.names, "summary_long_name": ("summary", [x.long_name for x in targets.summaries]),
+                  "summary_unit": ("summary", [x.unit for x in targets.summaries])})
     cover = _band_coverages(totals, data, targets)
     if cover:
         ds["band_coverage"] = ("variable", list(cover.values()), {"units": "1", "long_name": "share of observed provider-days (tier 1: provider-months) inside their 90% predictive band"})

@@ -216,6 +216,7 @@ def calibrate_dir(path: str | Path, # a clinic data directory, or 'example' (the
             "summaries_inside_90": None if post.checks is None else round(float(post.checks.attrs["summaries_inside_90"]), 3),
             "summaries_not_reproduced": [] if post.checks is None else [n for n in post.checks.attrs["not_reproduced"].split(", ") if n],
             "model_discrepancy": post.draws.attrs["model_discrepancy"],
+            "model_warnings": [w for w in d.get("model_warnings", "none").split("; ") if w != "none"],
             "parameters": {n: {"mean": float(r["mean"]), "q05": float(r["q05"]), "q95": float(r["q95"]), "unit": r["unit"], "method": r["method"]}
                            for n, r in s.iterrows()}}
 
@@ -231,6 +232,8 @@ def calibration_text(result: dict, # from `calibrate_dir`
                if result["summaries_not_reproduced"] else []),
              *([f"Calibrated with a model discrepancy (the twin alone missed these summaries): {result['model_discrepancy']}"]
                if result["model_discrepancy"] != "none" else []),
+             *([f"statsmodels reported while fitting (recorded in the posterior's diagnostics): {'; '.join(result['model_warnings'])}"]
+               if result["model_warnings"] else []),
              f"{'parameter':<24} {'mean':>10} {'90% interval':>23}  unit"]
     lines += [f"{n:<24} {p['mean']:>10.4g} [{p['q05']:>10.4g}, {p['q95']:>10.4g}]  {p['unit']}" for n, p in result["parameters"].items()]
     lines.append(f"Posterior written to {result['out']}")
@@ -249,7 +252,8 @@ def _add_calibrate_arguments(p):
 @command("calibrate", "Calibrate the twin to a clinic's data; write the posterior (netCDF) and print each parameter's mean and 90%% interval.",
          _add_calibrate_arguments)
 def _calibrate(args):
-    result = calibrate_dir(args.dir, args.out, tier=args.tier, seed=args.seed, strict=not args.allow_unconverged, active_rule=args.active_rule)
+    result = calibrate_dir(args.dir, args.out, tier=args.tier, seed=args.seed, strict=not args.allow_unconverged, active_rule=args.active_rule,
+                           progress=False if args.json else None)   # a progress bar on stderr when it is a terminal
     print(json.dumps(result, indent=2, default=str) if args.json else calibration_text(result))
     return 0 if result["converged"] else 1
 

@@ -5,6 +5,8 @@
 # %% ../nbs/08a_plots.ipynb #95de0520
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
@@ -14,28 +16,36 @@ import xarray as xr
 from .core import SpecError
 from .posterior import Posterior, interval_widths
 from .schema import OUTPUTS
-from .uncertainty import sobol_table
+from .uncertainty import OUTCOMES, sobol_table
 
 # %% auto #0
-__all__ = ['plot_checks', 'plot_narrowing', 'plot_fan', 'plot_sobol', 'plot_data_value']
+__all__ = ['plot_checks', 'plot_narrowing', 'plot_fan', 'plot_sobol', 'plot_sobol_outputs', 'plot_data_value']
 
 # %% ../nbs/08a_plots.ipynb #37276b11
+def _heading(text: str, width: int = 30) -> str:
+    "`text` with a capital first letter, wrapped to lines of `width` characters"
+    return "\n".join(textwrap.wrap(text[:1].upper() + text[1:], width))
+
 def plot_checks(post: Posterior, # a posterior with checks
-                cols: int = 5, # panels per row
+                cols: int = 4, # panels per row
                ):
-    "Histogram of each summary simulated from the posterior, with the observed value"
+    "Histogram of each summary simulated from the posterior, with the observed value: titled by what it is, its unit on the x-axis"
     c = post.checks
     names = list(c["summary"].values)
     rows = -(-len(names) // cols)
-    fig, axs = plt.subplots(rows, cols, figsize=(2.3 * cols, 1.8 * rows), squeeze=False)
-    for ax, name in zip(axs.flat, names):
-        ax.hist(c["predicted"].sel(summary=name).values, bins=20, color="tab:blue", alpha=0.7)
-        ax.axvline(float(c["observed"].sel(summary=name)), color="tab:red")
-        ax.set_title(name, fontsize=7); ax.tick_params(labelsize=6); ax.set_yticks([])
+    fig, axs = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.4 * rows + 0.8), squeeze=False, layout="constrained")
+    for i, (ax, name) in enumerate(zip(axs.flat, names)):
+        s = c.sel(summary=name)
+        ax.hist(s["predicted"].values, bins=20, color="tab:blue", alpha=0.7, label="simulated from the posterior")
+        ax.axvline(float(s["observed"]), color="tab:red", lw=1.5, label="observed")
+        ax.set_title(_heading(str(s["summary_long_name"].values)), fontsize=8)
+        ax.set_xlabel(str(s["summary_unit"].values), fontsize=8)
+        ax.tick_params(labelsize=7)
+        if i % cols == 0: ax.set_ylabel("simulations", fontsize=8)
     for ax in axs.flat[len(names):]: ax.axis("off")
+    fig.legend(*axs.flat[0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8)
     fig.suptitle(f"{post.draws.attrs.get('clinic', '')}, tier {post.draws.attrs.get('tier')}: "
-                 f"{c.attrs['summaries_inside_90']:.0%} of summaries inside their 90% predictive interval", fontsize=9)
-    fig.tight_layout()
+                 f"{c.attrs['summaries_inside_90']:.0%} of summaries inside their 90% predictive interval", fontsize=10)
     return fig
 
 def plot_narrowing(posteriors: dict, # label (e.g. tier) -> Posterior
@@ -66,9 +76,9 @@ def plot_fan(pred: xr.Dataset, # from `propagate`
         ax.fill_between(v["date"].values, v.sel(quantile=lo), v.sel(quantile=hi), color="tab:blue", alpha=0.25, lw=0,
                         label=f"{hi - lo:.0%} interval")
     ax.plot(v["date"].values, v.sel(quantile=0.5), color="tab:blue", lw=1, label="median")
-    ax.set_ylabel(f"{v.attrs['units']}", fontsize=8)
+    ax.set_ylabel(f"{v.attrs['units']} per day", fontsize=8)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
-    ax.set_title(f"{OUTPUTS[variable][1]} — {'clinic mean over providers' if provider is None else provider}", fontsize=9)
+    ax.set_title(f"{_heading(OUTPUTS[variable][1], 200)} — {'clinic mean over providers' if provider is None else provider}", fontsize=9)
     ax.legend(fontsize=7, loc="upper right")
     return ax
 def plot_sobol(res: xr.Dataset, # from `sobol`
@@ -83,8 +93,19 @@ def plot_sobol(res: xr.Dataset, # from `sobol`
     ax.barh(y + 0.2, t["ST"], 0.4, xerr=t["ST_conf"], color="tab:orange", label="total (ST)", error_kw={"lw": 0.8})
     ax.barh(y - 0.2, t["S1"], 0.4, xerr=t["S1_conf"], color="tab:blue", label="first order (S1)", error_kw={"lw": 0.8})
     ax.set_yticks(y, t.index, fontsize=7); ax.axvline(0, color="0.5", lw=0.5)
-    ax.set_xlabel("share of predictive variance", fontsize=8); ax.set_title(output, fontsize=9); ax.legend(fontsize=7)
+    ax.set_xlabel("share of predictive variance", fontsize=8); ax.set_title(_heading(OUTCOMES.get(output, ("", output))[1], 45), fontsize=9)
+    ax.legend(fontsize=7)
     return ax
+def plot_sobol_outputs(res: xr.Dataset, # from `sobol`
+                       top: int | None = 10, # per panel, the parameters with the largest ST; None: all
+                      ):
+    "`plot_sobol` of every output side by side; each panel labels its own parameters (their order differs, so no shared y-axis)"
+    outputs = [str(o) for o in res["output"].values]
+    rows = min(top or res.sizes["param"], res.sizes["param"])
+    fig, axes = plt.subplots(1, len(outputs), figsize=(4.4 * len(outputs), 0.3 * rows + 1.6), squeeze=False)
+    for ax, output in zip(axes.flat, outputs): plot_sobol(res, output, top=top, ax=ax)
+    fig.tight_layout()
+    return fig
 def plot_data_value(table: pd.DataFrame, # from `data_value`
                     output: str | None = None, # an outcome of the table; None: its first
                     ax=None, # matplotlib Axes; default a new figure
@@ -103,6 +124,6 @@ def plot_data_value(table: pd.DataFrame, # from `data_value`
     ax.axhline(t["sd_floor"].iloc[0], color="0.3", lw=1, ls=":", label="floor (day-to-day randomness)")
     ax.set_xticks(range(len(requests)), [r.replace("_", " ") for r in requests], fontsize=8)
     ax.set_ylabel(f"predictive SD\n({t['units'].iloc[0]})", fontsize=8)
-    ax.set_title(f"{output}: expected predictive SD after each data request", fontsize=9)
+    ax.set_title(f"{_heading(OUTCOMES.get(output, ('', output))[1], 200)}: expected predictive SD after each data request", fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     return ax

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import papermill as pm
 import yaml
+from bs4 import BeautifulSoup
 from ipykernel.kernelspec import get_kernel_dict
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
@@ -49,8 +50,8 @@ from .core import ReportError, SpecError, atomic_path, environment_versions, res
 __all__ = ['TEMPLATES_PACKAGE', 'MAX_DRAWS_VARIABLE', 'SPEC_KEYS', 'RUN_KEYS', 'list_templates', 'find_template',
            'template_parameters', 'cap_draws', 'parse_param', 'parse_params', 'RunningPythonKernelManager', 'git_state',
            'prepare_report', 'Outcome', 'execute_report', 'to_html', 'markdown_text', 'markdown_code',
-           'ReportExecutionError', 'save_outcome', 'claimed', 'run_report', 'Run', 'load_spec', 'input_digests',
-           'run_batch']
+           'figure_description', 'show', 'label', 'readable', 'files_table', 'ReportExecutionError', 'save_outcome',
+           'claimed', 'run_report', 'Run', 'load_spec', 'input_digests', 'run_batch']
 
 # %% ../nbs/09_reports.ipynb #f8f324f6
 TEMPLATES_PACKAGE = "twinlab.report_templates"  # reports/ of the checkout, shipped in the wheel
@@ -314,6 +315,10 @@ _OFFLINE_HTML = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block data_png scoped -%}
+{%- set alt = output | get_metadata('alt', 'image/png') -%}
+{%- if alt -%}{{ super() | replace('<img ', '<img alt="' ~ (alt | escape_html) ~ '" ', 1) }}{%- else -%}{{ super() }}{%- endif -%}
+{%- endblock data_png -%}
 """
 
 def _provenance_cell(meta: dict) -> nbformat.NotebookNode:
@@ -342,7 +347,24 @@ def to_html(nb: nbformat.NotebookNode, # an executed report notebook
     exporter = HTMLExporter(extra_loaders=[jinja2.DictLoader({"twinlab-offline.html.j2": _OFFLINE_HTML})],
                             template_file="twinlab-offline.html.j2", exclude_input=not show_code,
                             exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
-    return exporter.from_notebook_node(page, resources={"metadata": {"name": _title(nb)}})[0]
+    return _with_contents(exporter.from_notebook_node(page, resources={"metadata": {"name": _title(nb)}})[0])
+
+def _with_contents(page: str) -> str:
+    "The page with a list of links to its second-level headings after the cell of its title (pages with fewer than two: as they are)"
+    soup = BeautifulSoup(page, "html.parser")
+    title, headings = soup.find("h1"), [h for h in soup.find_all("h2") if h.get("id")]
+    if title is None or len(headings) < 2: return page
+    nav = soup.new_tag("nav", attrs={"class": "twinlab-contents", "aria-label": "Contents"})
+    nav.append(caption := soup.new_tag("p"))
+    caption.append(strong := soup.new_tag("strong"))
+    strong.string = "Contents"
+    nav.append(items := soup.new_tag("ul"))
+    for h in headings:
+        items.append(item := soup.new_tag("li"))
+        item.append(link := soup.new_tag("a", href=f"#{h['id']}"))
+        link.string = h.get_text().removesuffix("¶").strip()
+    (title.find_parent("div", class_="jp-Cell") or title).insert_after(nav)
+    return str(soup)
 
 # %% ../nbs/09_reports.ipynb #f3b8d2a6
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")   # & < > are left to html.escape
@@ -365,6 +387,61 @@ def markdown_code(value, # a value from data shown as code (a path, an id)
     text = _cut(value, limit)
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     return f"{fence} {text} {fence}"
+
+# %% ../nbs/09_reports.ipynb #ceb0e6ef
+def figure_description(fig, # a matplotlib Figure
+                      ) -> str:
+    "What a figure shows, read from its texts: the title, then each drawn panel's title and axis labels"
+    def words(text: str) -> str: return " ".join(text.split())
+    def panel(ax):
+        labels = "; ".join(f"{axis}: {words(label)}" for axis, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if label.strip())
+        return words(ax.get_title()) + (f" ({labels})" if labels else "")
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.has_data()]
+    drawn = f"{len(panels)} panel{'s' * (len(panels) != 1)}: " + "; ".join(panel(ax) for ax in panels)
+    return ". ".join(t for t in (words(fig.get_suptitle()), drawn) if t)
+
+def show(fig, # a matplotlib Figure drawn by a report
+         alt: str | None = None, # what it shows, for readers who cannot see it; None: `figure_description(fig)`
+        ):
+    "Display a figure in a report with alt text for its HTML page (in the output's `image/png` metadata), then close it"
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+    display(fig, metadata={"image/png": {"alt": alt or figure_description(fig)}})
+    plt.close(fig)
+
+# %% ../nbs/09_reports.ipynb #2eeb3469
+_WORDS = {"q05": "5%", "q50": "median", "median": "median", "q95": "95%", "mean": "mean", "sd": "SD", "units": "units", "unit": "unit",
+          "epistemic_share": "share of variance from the parameters", "prior_q05": "prior 5%", "prior_q95": "prior 95%", "method": "method",
+          "role": "role", "clinical_fte": "clinical FTE", "panel_size": "panel size (patients)", "file": "file", "rows": "rows",
+          "S1": "first-order index S1", "S1_conf": "S1 ± (95% interval)", "ST": "total index ST", "ST_conf": "ST ± (95% interval)",
+          "sd_now": "SD now", "sd_after": "SD after the data", "sd_floor": "SD floor (day-to-day randomness)",
+          "variance_reduction": "share of the variance removed", "epistemic_reduction": "share of the parameters' variance removed",
+          "twin_median": "twin median", "twin_q05": "twin 5%", "twin_q95": "twin 95%", "published": "published",
+          "published_low": "published range from", "published_high": "published range to", "twin_is": "twin is", "source": "source"}
+
+def label(name, # a column or row name of a report's table
+         ) -> str:
+    "What the name stands for with its unit (an outcome or output of the twin), a statistic in words, or the name as it is"
+    from twinlab.schema import OUTPUTS
+    from twinlab.uncertainty import OUTCOMES   # here, not at the top: the command line imports this module and need not load SALib
+    if name in OUTCOMES:
+        units, long_name = OUTCOMES[name]
+        short = m.group(1) if (m := re.search(r"\(([^()]+)\)$", long_name)) else long_name.split(", per ")[0]   # EHR-Time8, or the words before ", per"
+        return f"{short} ({units})"
+    if name in OUTPUTS: return f"{OUTPUTS[name][1]} ({OUTPUTS[name][0]})"
+    return _WORDS.get(name, name)
+
+def readable(table: pd.DataFrame, # a table of the twin's results
+            ) -> pd.DataFrame:
+    "The table with its column names and row names (every level) through `label`"
+    return table.rename(columns=label, index=label)
+
+def files_table(report: dict, # from twinlab.data.validation_report
+               ) -> pd.DataFrame:
+    "The files of a clinic's data directory with their rows as text; 'settings, not a table' for clinic.yaml"
+    return pd.DataFrame({"file": {t: f["file"] for t, f in report["tables"].items()},
+                         "rows": {t: "settings, not a table" if f["rows"] is None else f"{f['rows']:,}" for t, f in report["tables"].items()}}
+                        ).rename_axis("table")
 
 # %% ../nbs/09_reports.ipynb #42472554
 class ReportExecutionError(ReportError):

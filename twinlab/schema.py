@@ -28,7 +28,7 @@ OUTPUTS = {
     "note_minutes": ("minutes", "note writing: in-room share of today's visits and deferred notes completed"),
     "chart_review_minutes": ("minutes", "in-room chart review"),
     "order_minutes": ("minutes", "in-room ordering"),
-    "inbox_minutes": ("minutes", "inbox messages completed"),
+    "inbox_minutes": ("minutes", "inbox time: messages completed"),
     "ehr_minutes": ("minutes", "active EHR time (note + chart review + order + inbox)"),
     "ehr_outside_minutes": ("minutes", "EHR work done after hours, including days without sessions"),
     "messages_in": ("messages", "inbox messages arriving, including those handled by the team"),

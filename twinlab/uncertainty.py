@@ -11,6 +11,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import xarray as xr
+import scipy.stats as st
 from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 
@@ -20,15 +21,18 @@ from .metrics import METRICS8, metrics8, per_day
 from .model import simulate
 from .params import ParameterSource
 from .schema import OUTPUTS, THETA_PREFIX, provenance_attrs, seed_attr
+from .summaries import target_table
 
 # %% auto #0
-__all__ = ['OUTCOMES', 'KEY_OUTCOMES', 'QUANTILES', 'REQUESTS', 'WEEKS', 'outcomes', 'parameter_draws', 'nested_simulate',
-           'replicate_simulate', 'split_variance', 'propagate', 'prediction_table', 'marginal_medians', 'sobol_design',
-           'clinic_outcomes', 'sobol', 'sobol_table', 'request_summary', 'expected_posterior_variance', 'data_value']
+__all__ = ['OUTCOMES', 'KEY_OUTCOMES', 'QUANTILES', 'PUBLISHED', 'REQUESTS', 'WEEKS', 'outcomes', 'parameter_draws',
+           'nested_simulate', 'replicate_simulate', 'split_variance', 'propagate', 'prediction_table', 'provider_table',
+           'published_comparison', 'marginal_medians', 'sobol_design', 'clinic_outcomes', 'sobol', 'sobol_table',
+           'request_summary', 'expected_posterior_variance', 'data_value']
 
 # %% ../nbs/08_uncertainty.ipynb #7a7540b9
 _PER_8H = "minutes per 8 h of scheduled patient time"
 OUTCOMES = {  # name: (units, long_name); per provider over the period
+    "ehr_minutes_per_day": ("minutes per session day", "active EHR time, per session day"),
     "after_hours_minutes_per_day": ("minutes per session day", "EHR work after hours, per session day"),
     "inbox_minutes_per_day": ("minutes per session day", "inbox time, per session day"),
     "ehr_time8": (_PER_8H, METRICS8["ehr_time8"][1]),
@@ -40,8 +44,8 @@ KEY_OUTCOMES = ("after_hours_minutes_per_day", "inbox_minutes_per_day", "ehr_tim
 def outcomes(sim: xr.Dataset, # simulated (or observed) workload on `date`, any other dims kept
             ) -> xr.Dataset:
     "The outcomes of `OUTCOMES` over the whole period, per provider (and draw)"
-    days = per_day(sim, ["ehr_outside_minutes", "inbox_minutes", "overrun_minutes"])
-    found = {"after_hours_minutes_per_day": days["ehr_outside_minutes_per_day"], "inbox_minutes_per_day": days["inbox_minutes_per_day"],
+    days = per_day(sim, ["ehr_minutes", "ehr_outside_minutes", "inbox_minutes", "overrun_minutes"])
+    found = {"ehr_minutes_per_day": days["ehr_minutes_per_day"], "after_hours_minutes_per_day": days["ehr_outside_minutes_per_day"], "inbox_minutes_per_day": days["inbox_minutes_per_day"],
              "overrun_minutes_per_day": days["overrun_minutes_per_day"], **metrics8(sim, list(METRICS8)).data_vars}
     return xr.Dataset({k: found[k].assign_attrs(units=u, long_name=ln) for k, (u, ln) in OUTCOMES.items()})
 
@@ -155,8 +159,40 @@ def prediction_table(pred: xr.Dataset, # from `propagate`
                 "epistemic_share": float(var.sel(component="epistemic")) / total if total > 0 else np.nan}
     if provider is not None and provider not in pred["provider"].values:
         raise SpecError(f"provider {provider!r} is not in the prediction; it has {', '.join(map(str, pred['provider'].values))}")
-    return pd.DataFrame({n: values(n) for n in names}).T.rename_axis("outcome")
+    return pd.DataFrame.from_dict({n: values(n) for n in names}, orient="index").rename_axis("outcome")   # one dtype per column
 
+def provider_table(pred: xr.Dataset, # from `propagate`
+                   names=("ehr_minutes_per_day", "inbox_minutes_per_day", "after_hours_minutes_per_day"), # outcomes, from OUTCOMES
+                  ) -> pd.DataFrame:
+    "Each provider's median and 90% predictive interval of each outcome: columns (outcome, q05 | median | q95)"
+    columns = {(n, k): pred[n].sel(quantile=q).to_series() for n in names for k, q in (("median", 0.5), ("q05", 0.05), ("q95", 0.95))}
+    return pd.DataFrame(columns).rename_axis("provider").rename_axis(["outcome", None], axis=1)
+
+
+# %% ../nbs/08_uncertainty.ipynb #86e3f9d9
+PUBLISHED = {  # outcome -> the id in literature_targets.csv of the published figure it sits beside
+    "ehr_minutes_per_day": "arndt2017_ehr_total", "inbox_minutes_per_day": "akbar2021_inbox", "after_hours_minutes_per_day": "arndt2017_ehr_after"}
+
+def published_comparison(pred: xr.Dataset, # from `propagate`
+                         targets: pd.DataFrame, # published figures (twinlab.data.literature_targets)
+                         figures: dict = PUBLISHED, # outcome -> id of its published figure
+                        ) -> pd.DataFrame:
+    "Each outcome's clinic-wide median and 90% interval beside its published figure's 90% range for one clinic, and what the difference means"
+    table, z = target_table(targets), st.norm.ppf(0.95)
+    def row(name, figure):
+        f, v = table.loc[figure], pred[f"clinic_{name}"]
+        low, high = f["value"] - z * f["sd"], f["value"] + z * f["sd"]
+        median = float(v.sel(quantile=0.5))
+        where = "inside" if low <= median <= high else "below" if median < low else "above"
+        what = OUTCOMES[name][1].split(", per ")[0]
+        reading = (f"inside the published range: this clinic's {what} is typical of the published population" if where == "inside" else
+                   f"{where} the published range: the clinic's providers spend {'less' if where == 'below' else 'more'} {what} than the published "
+                   "population. Where the twin reproduces the clinic's own data (its posterior predictive checks) this is a real difference of "
+                   "population, setting or definition; where it does not, the twin misses it")
+        return {"twin_median": median, "twin_q05": float(v.sel(quantile=0.05)), "twin_q95": float(v.sel(quantile=0.95)),
+                "published": f["value"], "published_low": low, "published_high": high, "range_basis": f["spread"], "source": f["source"],
+                "twin_is": where, "reading": reading}
+    return pd.DataFrame.from_dict({n: row(n, f) for n, f in figures.items()}, orient="index").rename_axis("outcome")
 
 # %% ../nbs/08_uncertainty.ipynb #fcf12cc3
 def marginal_medians(source: ParameterSource, # the prior (ParamSpace) or a Posterior

@@ -6,7 +6,8 @@ and myst-nb, offline, from the same sources:
 * The literate notebooks of `nbs/` appear under `notebooks/`, a symbolic link to `../nbs` (Sphinx follows links),
   so a notebook runs with `nbs/` as its working directory, as under `nbdev-test`. myst-nb executes them during the
   build (the stored notebooks have no outputs). `twinlab_docs` reads nbdev's cell directives (`#| hide`, `#| slow`,
-  `#| eval: false`, ...) the way `nbdev-docs` and `nbdev-test` do; see docs/_ext/twinlab_docs.py.
+  `#| eval: false`, ...) the way `nbdev-docs` and `nbdev-test` do; see docs/_ext/twinlab_docs.py. The tutorial
+  (a notebook) and the how-tos (MyST notebooks) are executed too, so every output on the site is the code's.
 * The API reference (api.md) is Sphinx autodoc over the `twinlab` package. twinlab documents parameters the nbdev way,
   as "docments": a comment after each argument in the signature, and a one-line docstring. Autodoc reads only the
   docstring (and sphinx-autodoc-typehints reads only annotations), so `twinlab_docs` adds a `:param:` field for each
@@ -52,8 +53,8 @@ autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True       # show `seed=SEED` rather than the value it evaluates to
 
-# MyST: the extensions the pages use.
-myst_enable_extensions = ["colon_fence", "deflist", "dollarmath"]
+# MyST: $...$ and $$...$$ are maths (the notebooks write formulas so), and headings get anchors for links to sections.
+myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3
 
 # myst-nb: execute every notebook and MyST notebook page, keeping the executed copies in a jupyter-cache under _build,

@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 # Fingerprint of the literate source and the generated library (to detect what a command changed).
 FINGERPRINT = find twinlab nbs -type f \( -name '*.py' -o -name '*.ipynb' \) -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum
 
-.PHONY: demo test check-export check-clean nbtest pytest bench lab clean virtual-clinic
+.PHONY: demo test check-export check-clean nbtest pytest docs bench lab clean virtual-clinic
 
 $(INSTALLED):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(INSTALLED):
 demo: $(INSTALLED)
 	$(BIN)/twinlab report workload -p seed=1 --out reports/out
 
-test: check-export check-clean nbtest pytest
+test: check-export check-clean nbtest pytest docs
 
 check-export: $(INSTALLED)
 	@before="$$($(FINGERPRINT))"; $(BIN)/nbdev-export; \
@@ -39,6 +39,12 @@ nbtest: $(INSTALLED)
 pytest: $(INSTALLED)
 	$(BIN)/pytest -n 2 tests/
 
+# The documentation site (Sphinx + myst-nb; docs/conf.py says how) in docs/_build/html. It runs every notebook of nbs/,
+# the tutorial and the how-tos; warnings are errors. Executed notebooks are cached in docs/_build/.jupyter_cache, so a
+# second build re-runs only the notebooks that changed.
+docs: $(INSTALLED)
+	$(BIN)/sphinx-build -W --keep-going -j auto -b html docs docs/_build/html
+
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.run
 
@@ -50,5 +56,5 @@ lab: $(INSTALLED)
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
-	rm -rf $(VENV) reports/out build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) reports/out build dist *.egg-info .pytest_cache .hypothesis docs/_build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -515,7 +515,7 @@ def overlapping_days(visits: pd.DataFrame, # the model's visits
 def truth_gaps(observed: xr.Dataset, # ClinicData.observed of a virtual clinic
                truth: xr.Dataset, # from `read_truth`
               ) -> pd.DataFrame:
-    "Per variable: quantiles of |observed - truth| over provider-days, and the mean difference"
+    "Per variable: quantiles of `|observed - truth|` over provider-days, and the mean difference"
     rows = {}
     for v in (v for v in OUTPUTS if v in observed and v in truth):
         d = (observed[v] - truth[v]).values.ravel()

@@ -45,6 +45,7 @@ class Plan:
     slots: int # number of slots over all session days of all providers
     messages_per_rate: np.ndarray # (provider, date) float64: panel_size * weekday factor / 365
     slots_per_provider: np.ndarray # (provider,) int64: each provider's share of `slots` (the draws are provider-major)
+    slot_cell: np.ndarray # (slot,) int64: provider * len(dates) + date index of each slot
 
 def _as_date(value, what: str) -> dt.date:
     if isinstance(value, dt.datetime): return value.date()
@@ -81,9 +82,10 @@ def make_plan(clinic: Clinic, # providers, templates and holidays
     session = has_blocks[:, weekday] & ~np.isin(dates.date, list(clinic.holidays))[None, :]
     b = np.array(blocks, dtype=np.int64).reshape(-1, 4)
     panel = clinic.roster["panel_size"].to_numpy(dtype=float)
+    slots_per_cell = slots_per_weekday[:, weekday] * session
     return Plan(providers, dates, weekday, session, ptr, b[:, 0].copy(), b[:, 1].copy(), b[:, 2].copy(), b[:, 3].astype(bool),
-                int((slots_per_weekday[:, weekday] * session).sum()),
-                panel[:, None] * np.asarray(WEEKDAY_FACTORS)[weekday][None, :] / 365.0, (slots_per_weekday[:, weekday] * session).sum(1))
+                int(slots_per_cell.sum()), panel[:, None] * np.asarray(WEEKDAY_FACTORS)[weekday][None, :] / 365.0, slots_per_cell.sum(1),
+                np.repeat(np.arange(slots_per_cell.size), slots_per_cell.ravel()))
 
 # %% ../nbs/03_model.ipynb #d2def030
 @numba.njit(nogil=True, cache=True)
@@ -100,7 +102,7 @@ def _lognormal(rng: np.random.Generator, n: int, median: float, sigma: float) ->
     z *= np.float32(median)
     return z
 
-PROCESS_STREAMS = ("slots", "face", "note", "arrivals", "routing", "msg_minutes", "off_day")   # one child stream each, in this order
+PROCESS_STREAMS = ("slots", "face", "note", "arrivals", "routing", "msg_minutes", "off_day", "day_pace")   # one child stream each, in this order
 
 @dataclass
 class Draws:
@@ -113,6 +115,7 @@ class Draws:
     delegated: np.ndarray # (provider, date) int32 messages handled by the team
     msg_scale: np.ndarray # (message,) float32 exp(sigma * Z) per message to the provider; times the type median = minutes
     off_day_u: np.ndarray # (provider, date) float32 uniform: works on a day without sessions if < weekend_work_prob
+    pace: np.ndarray | None = None # (provider, date) float32 pace factor of the day (already applied to `note` and `msg_scale`)
 
 def _thresholds(th: dict) -> tuple[np.float32, np.float32]:
     "Uniform thresholds for booked and arrived, in float32 so that numpy and the kernel compare alike"
@@ -127,9 +130,8 @@ def _seen_per_provider(plan: Plan, seen: np.ndarray) -> np.ndarray:
     running = np.r_[0, np.cumsum(seen, dtype=np.int64)]
     return np.diff(running[np.r_[0, np.cumsum(plan.slots_per_provider)]])
 
-def _route(arrivals: np.ndarray, route_u: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Messages to the provider per (provider, date, type), delegated per (provider, date), and which arriving messages reach the provider"
-    cell = np.repeat(np.arange(arrivals.size), arrivals.ravel())   # (provider, date, type) cell of each arriving message
+def _route(arrivals: np.ndarray, cell: np.ndarray, route_u: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Messages to the provider per (provider, date, type), delegated per (provider, date), and which arriving messages (in `cell`) reach the provider"
     keep = route_u >= share.astype(np.float32)[cell % len(share)]
     to_provider = np.bincount(cell[keep], minlength=arrivals.size).reshape(arrivals.shape).astype(np.int32)
     return to_provider, (arrivals.sum(2) - to_provider.sum(2)).astype(np.int32), keep
@@ -151,14 +153,18 @@ def draw_randoms(plan: Plan, # the clinic as arrays
     per_rate = plan.messages_per_rate if effects is None else plan.messages_per_rate * effects["msg_rate"][:, None]
     intensity = streams["arrivals"].standard_gamma(k, size=(P, T, 4)) * (per_rate[:, :, None] * (rates / k))
     arrivals = streams["arrivals"].poisson(intensity)
-    route_u = streams["routing"].random(int(arrivals.sum()), dtype=np.float32)
-    to_provider, delegated, keep = _route(arrivals, route_u, np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES]))
-    msg_scale = _lognormal(streams["msg_minutes"], keep.size, 1.0, th["msg_minutes_sigma"])[keep]
+    cell = np.repeat(np.arange(arrivals.size), arrivals.ravel())   # (provider, date, type) cell of each arriving message
+    route_u = streams["routing"].random(cell.size, dtype=np.float32)
+    to_provider, delegated, keep = _route(arrivals, cell, route_u, np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES]))
+    msg_scale = _lognormal(streams["msg_minutes"], cell.size, 1.0, th["msg_minutes_sigma"])[keep]
     off_day_u = streams["off_day"].random((P, T), dtype=np.float32)
+    pace = _lognormal(streams["day_pace"], P * T, 1.0, th["day_pace_sigma"])
+    note *= pace[plan.slot_cell[seen]]
+    msg_scale *= pace[cell[keep] // 4]
     if effects is not None:
         note *= _per_provider(_seen_per_provider(plan, seen), effects["note_minutes"])
         msg_scale *= _per_provider(to_provider.sum((1, 2)), effects["msg_minutes"])
-    return Draws(slot_u, face, note, intensity, to_provider, delegated, msg_scale, off_day_u)
+    return Draws(slot_u, face, note, intensity, to_provider, delegated, msg_scale, off_day_u, pace.reshape(P, T))
 
 # %% ../nbs/03_model.ipynb #16421de1
 _GAP, _AFTER_HOURS = 0, 1   # phases recorded for work items

@@ -131,8 +131,9 @@ class OracleRun:
         self.out[name][p_index, day] += amount
 
     def pace(self, p_index: int, day: int) -> float:
-        "The pace factor of a provider-day on its note and message minutes: LogNormal(1, day_pace_sigma), drawn when first needed"
-        if (p_index, day) not in self.paces: self.paces[p_index, day] = lognormal(self.rng, 1.0, self.theta["day_pace_sigma"])
+        "The pace factor of a provider-day on its note and message minutes: lognormal with mean 1, drawn when first needed"
+        sigma = self.theta["day_pace_sigma"]
+        if (p_index, day) not in self.paces: self.paces[p_index, day] = lognormal(self.rng, math.exp(-sigma ** 2 / 2), sigma)
         return self.paces[p_index, day]
 
     def blocks(self, provider: str, date: dt.date) -> list[Block]:

@@ -158,7 +158,7 @@ def draw_randoms(plan: Plan, # the clinic as arrays
     to_provider, delegated, keep = _route(arrivals, cell, route_u, np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES]))
     msg_scale = _lognormal(streams["msg_minutes"], cell.size, 1.0, th["msg_minutes_sigma"])[keep]
     off_day_u = streams["off_day"].random((P, T), dtype=np.float32)
-    pace = _lognormal(streams["day_pace"], P * T, 1.0, th["day_pace_sigma"])
+    pace = _lognormal(streams["day_pace"], P * T, np.exp(-th["day_pace_sigma"] ** 2 / 2), th["day_pace_sigma"])   # mean 1
     note *= pace[plan.slot_cell[seen]]
     msg_scale *= pace[cell[keep] // 4]
     if effects is not None:

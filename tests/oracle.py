@@ -5,9 +5,11 @@ from the same contract (nbs/03_model.ipynb, section 'The day, provider by provid
 without reading the model's code and in a different style: a discrete-event simulation with SimPy 4.
 Each provider has two processes, one delivering the inbox messages of every calendar day at
 midnight and one walking each day through its template blocks patient by patient (running late
-carries from visit to visit), then working the queue of work items: first in the day's idle time
-(whole items only), then after hours up to the budget. Work items wait in a priority queue in the
-contract's order: deferred notes before messages, oldest day first.
+carries from visit to visit and from block to block), working the queue of work items in each gap
+as it comes (whole items that fit before the next patient or the block's end), then after hours up
+to the budget. Work items wait in a priority queue in the contract's order: deferred notes before
+messages, oldest day first. Each provider-day has one pace factor, which scales the minutes of that
+day's notes and of the messages arriving that day.
 
 The agreement tests (tests/test_oracle_agreement.py) and the speed benchmark (bench/bench_simulate.py)
 trust this file as the reference, so it is plain on purpose: one rule of the contract per place, in
@@ -56,6 +58,7 @@ OUTPUTS = {
     "backlog": ("items", "work items left in the queue at day end"),
     "backlog_minutes": ("minutes", "minutes of the work items left at day end"),
     "overrun_minutes": ("minutes", "time past the end of sessions"),
+    "note_outside_minutes": ("minutes", "deferred notes done after hours"),
 }
 COUNT_OUTPUTS = ("booked", "arrived", "messages_in", "messages_to_provider", "backlog")
 
@@ -108,6 +111,7 @@ class OracleRun:
         self.out = {name: np.zeros((len(clinic.providers), len(dates))) for name in OUTPUTS}
         self.panel = dict(zip(clinic.roster["provider_id"], clinic.roster["panel_size"]))
         self.week = weekly_blocks(clinic.templates)
+        self.paces = {}  # (provider index, day) -> the provider-day's pace factor
         for p_index, provider in enumerate(clinic.providers):
             queue = simpy.PriorityStore(self.env)
             self.env.process(self.inbox(p_index, provider, queue))
@@ -126,6 +130,12 @@ class OracleRun:
     def add(self, name: str, p_index: int, day: int, amount: float):
         self.out[name][p_index, day] += amount
 
+    def pace(self, p_index: int, day: int) -> float:
+        "The pace factor of a provider-day on its note and message minutes: lognormal with mean 1, drawn when first needed"
+        sigma = self.theta["day_pace_sigma"]
+        if (p_index, day) not in self.paces: self.paces[p_index, day] = lognormal(self.rng, math.exp(-sigma ** 2 / 2), sigma)
+        return self.paces[p_index, day]
+
     def blocks(self, provider: str, date: dt.date) -> list[Block]:
         "The provider's blocks on `date` by start time; none on holidays"
         if date in self.clinic.holidays: return []
@@ -143,7 +153,7 @@ class OracleRun:
                 self.add("messages_in", p_index, day, count)
                 for seq in range(count):
                     if rng.random() < th[f"delegation_{mtype}"]: continue  # handled by the team
-                    item = WorkItem(mtype, day, lognormal(rng, th[f"msg_minutes_{mtype}"], th["msg_minutes_sigma"]))
+                    item = WorkItem(mtype, day, lognormal(rng, th[f"msg_minutes_{mtype}"], th["msg_minutes_sigma"]) * self.pace(p_index, day))
                     queue.put(simpy.PriorityItem((1, day, t_index, seq), item))
                     self.trace(p_index, day, "queued", kind=mtype, minutes=item.minutes)
                     self.add("messages_to_provider", p_index, day, 1)
@@ -158,10 +168,10 @@ class OracleRun:
             yield env.timeout(self.midnight(day) - env.now)
             blocks = self.blocks(provider, date)
             if blocks:
-                blocks_over = yield env.all_of([env.process(self.run_block(p_index, day, b, queue)) for b in blocks])
-                pool = sum(blocks_over.values())  # the idle minutes of all blocks: one pool for the day
-                self.trace(p_index, day, "clinic over", idle_pool=pool)
-                yield from self.fill_gaps(p_index, day, queue, pool)
+                for i, block in enumerate(blocks):  # one after the other: a late finish delays the next block
+                    starts_run = i == 0 or blocks[i - 1].end_minute != block.start_minute
+                    ends_run = i == len(blocks) - 1 or blocks[i + 1].start_minute != block.end_minute
+                    yield from self.run_block(p_index, day, block, queue, starts_run, ends_run)
                 yield from self.work_after_hours(p_index, day, queue)
             elif rng.random() < self.theta["weekend_work_prob"]:  # one draw per non-session provider-day
                 yield env.timeout(NON_SESSION_WORK_START_MINUTE)
@@ -169,27 +179,27 @@ class OracleRun:
             self.add("backlog", p_index, day, len(queue.items))
             self.add("backlog_minutes", p_index, day, sum(entry.item.minutes for entry in queue.items))
 
-    def run_block(self, p_index: int, day: int, block: Block, queue: simpy.PriorityStore):
-        "A block from its start (blocks are independent: each starts on time); returns its idle minutes"
+    def run_block(self, p_index: int, day: int, block: Block, queue: simpy.PriorityStore, starts_run: bool, ends_run: bool):
+        """A block from its start, or from the end of the last visit if that is later; queue work in every gap.
+        Adjacent blocks form one run: idle time at the end of one and the start of the next is one gap."""
         env = self.env
         start, end = self.midnight(day) + block.start_minute, self.midnight(day) + block.end_minute
-        yield env.timeout(start - env.now)
-        idle = 0.0
+        if starts_run and env.now < start: yield env.timeout(start - env.now)
+        last_visit_end = None
         if block.kind == "patient":
             self.add("scheduled_minutes", p_index, day, block.minutes)
             for slot in range(block.n_slots):
                 slot_start = start + slot * block.slot_minutes
                 visit = self.attend(p_index, day, block, slot)
                 if visit is None: continue
-                if env.now < slot_start:  # waiting for the patient
-                    idle += slot_start - env.now
-                    yield env.timeout(slot_start - env.now)
+                if env.now < slot_start:  # waiting for the patient: a gap
+                    yield from self.work_gap(p_index, day, queue, slot_start)
                 yield from self.see(p_index, day, block, slot, visit, queue)
-        if env.now < end:  # nothing left to do in this block (a desk block is all idle)
-            idle += end - env.now
-            yield env.timeout(end - env.now)
-        self.add("overrun_minutes", p_index, day, env.now - end)
-        return idle
+                last_visit_end = env.now
+        if ends_run and env.now < end:  # the rest of the run of blocks (a desk block is all gap)
+            yield from self.work_gap(p_index, day, queue, end)
+        if last_visit_end is not None:
+            self.add("overrun_minutes", p_index, day, max(0.0, last_visit_end - end))
 
     def attend(self, p_index: int, day: int, block: Block, slot: int) -> dict | None:
         "Booking and attendance of one slot; the visit's times if the patient came"
@@ -199,7 +209,7 @@ class OracleRun:
         if rng.random() < th["no_show_prob"]: return None
         self.add("arrived", p_index, day, 1)
         face = lognormal(rng, th["visit_minutes_median"], th["visit_minutes_sigma"])
-        note = lognormal(rng, th["note_minutes_median"], th["note_minutes_sigma"])
+        note = lognormal(rng, th["note_minutes_median"], th["note_minutes_sigma"]) * self.pace(p_index, day)
         return dict(face=face, note_inroom=th["note_inroom_fraction"] * note,
                     note_deferred=(1 - th["note_inroom_fraction"]) * note)
 
@@ -217,14 +227,14 @@ class OracleRun:
         self.trace(p_index, day, "queued", kind="note", minutes=visit["note_deferred"])
 
     # ---- working the queue
-    def fill_gaps(self, p_index: int, day: int, queue: simpy.PriorityStore, pool: float):
-        "Whole items from the head of the queue while the next one fits in what is left of the idle pool"
-        # This work fills idle time already spent inside the blocks, so it takes no further clock time.
-        left = pool
-        while queue.items and queue.items[0].item.minutes <= left:
+    def work_gap(self, p_index: int, day: int, queue: simpy.PriorityStore, until: float):
+        "Whole items from the head of the queue while the next one fits before `until`; then wait for `until`"
+        self.trace(p_index, day, "gap", minutes=until - self.env.now)
+        while queue.items and self.env.now + queue.items[0].item.minutes <= until:
             entry = yield queue.get()
-            left -= entry.item.minutes
+            yield self.env.timeout(entry.item.minutes)
             self.done(p_index, day, entry.item, "gap")
+        yield self.env.timeout(until - self.env.now)
 
     def work_after_hours(self, p_index: int, day: int, queue: simpy.PriorityStore):
         "Items from the head of the queue, each started while the minutes used are below the budget"
@@ -235,6 +245,7 @@ class OracleRun:
             used += entry.item.minutes
             self.done(p_index, day, entry.item, "after_hours")
             self.add("ehr_outside_minutes", p_index, day, entry.item.minutes)
+            if entry.item.kind == "note": self.add("note_outside_minutes", p_index, day, entry.item.minutes)
 
     def done(self, p_index: int, day: int, item: WorkItem, phase: str):
         self.trace(p_index, day, "done", kind=item.kind, phase=phase, created=self.dates[item.created], minutes=item.minutes)

@@ -360,6 +360,7 @@ OBSERVED_AS = {  # variable of twinlab.model.OUTPUTS -> how it is measured from 
     "ehr_minutes": "audit log: active time from the gaps between events, by the active_rule in the attributes",
     "ehr_outside_minutes": "audit log: active time outside the provider's blocks (patient blocks extended to their last checkout)",
     "note_minutes": "audit log: active time of note events",
+    "note_outside_minutes": "audit log: active time of note events outside the provider's blocks (as ehr_outside_minutes)",
     "chart_review_minutes": "audit log: active time of chart_review events",
     "order_minutes": "audit log: active time of order events",
     "face_minutes": "appointments and audit log: visit start to checkout, less active EHR time inside the visit",
@@ -381,9 +382,9 @@ def visit_intervals(appts: pd.DataFrame, # the appointments table, as loaded
     v = pd.DataFrame({"provider": _codes(v["provider_id"], clinic), "day": _day_index(v["scheduled_start"], clinic),
                       "slot_s": _seconds(v["scheduled_start"]), "checkin_s": _seconds(v["checkin_at"]), "checkout_s": _seconds(v["checkout_at"])})
     v["block"] = _block_of(v, blocks)
-    v = v.sort_values(["provider", "day", "block", "slot_s"], kind="stable", ignore_index=True)
-    previous = v.groupby(["provider", "day", "block"])["checkout_s"].shift().to_numpy()
-    v["start_s"] = np.fmax(np.fmax(v["slot_s"], v["checkin_s"]), np.where(v["block"] >= 0, previous, np.nan))
+    v = v.sort_values(["provider", "day", "slot_s"], kind="stable", ignore_index=True)
+    previous = v.groupby(["provider", "day"])["checkout_s"].cummax().groupby([v["provider"], v["day"]]).shift().to_numpy()
+    v["start_s"] = np.fmax(np.fmax(v["slot_s"], v["checkin_s"]), previous)
     return v
 
 def _block_of(v: pd.DataFrame, blocks: pd.DataFrame) -> np.ndarray:
@@ -441,6 +442,7 @@ def _audit_variables(log: pd.DataFrame, clinic: Clinic, blocks: pd.DataFrame, vi
     out = {"ehr_minutes": per_day(credit), "ehr_outside_minutes": per_day(credit - inside)}
     for activity, name in (("note", "note_minutes"), ("chart_review", "chart_review_minutes"), ("order", "order_minutes"), ("inbox", "inbox_minutes")):
         out[name] = per_day(np.where(log["activity"].to_numpy(object) == activity, credit, 0))
+    out["note_outside_minutes"] = per_day(np.where(log["activity"].to_numpy(object) == "note", credit - inside, 0))
     if visits is not None:
         length = (visits["checkout_s"] - visits["start_s"]).fillna(0).to_numpy()
         out["face_minutes"] = _per_day(visits["provider"].to_numpy(), visits["day"].to_numpy(), shape, length / 60) - per_day(in_visit)

@@ -21,8 +21,9 @@ from .params import EFFECT_PREFIX, PROVIDER_EFFECTS, default_space
 from .schema import COUNT_OUTPUTS, DIMS, FLOAT_OUTPUTS, MESSAGE_TYPES, OUTPUTS, THETA_PREFIX, provenance_attrs
 
 # %% auto #0
-__all__ = ['WEEKDAY_FACTORS', 'Plan', 'make_plan', 'Draws', 'draw_randoms', 'Records', 'run_draw', 'theta_of', 'simulate',
-           'SimulatedEvents', 'simulate_events', 'simulate_to_netcdf', 'MESSAGE_TYPES', 'OUTPUTS', 'THETA_PREFIX']
+__all__ = ['WEEKDAY_FACTORS', 'PROCESS_STREAMS', 'Plan', 'make_plan', 'Draws', 'draw_randoms', 'Records', 'run_draw', 'theta_of',
+           'simulate', 'SimulatedEvents', 'simulate_events', 'simulate_to_netcdf', 'MESSAGE_TYPES', 'OUTPUTS',
+           'THETA_PREFIX']
 
 # %% ../nbs/03_model.ipynb #bcb833b0
 WEEKDAY_FACTORS = (1.25, 1.15, 1.10, 1.10, 1.10, 0.70, 0.60)  # Mon..Sun multipliers of the daily message rate; mean 1
@@ -44,6 +45,7 @@ class Plan:
     slots: int # number of slots over all session days of all providers
     messages_per_rate: np.ndarray # (provider, date) float64: panel_size * weekday factor / 365
     slots_per_provider: np.ndarray # (provider,) int64: each provider's share of `slots` (the draws are provider-major)
+    slot_cell: np.ndarray # (slot,) int64: provider * len(dates) + date index of each slot
 
 def _as_date(value, what: str) -> dt.date:
     if isinstance(value, dt.datetime): return value.date()
@@ -80,9 +82,10 @@ def make_plan(clinic: Clinic, # providers, templates and holidays
     session = has_blocks[:, weekday] & ~np.isin(dates.date, list(clinic.holidays))[None, :]
     b = np.array(blocks, dtype=np.int64).reshape(-1, 4)
     panel = clinic.roster["panel_size"].to_numpy(dtype=float)
+    slots_per_cell = slots_per_weekday[:, weekday] * session
     return Plan(providers, dates, weekday, session, ptr, b[:, 0].copy(), b[:, 1].copy(), b[:, 2].copy(), b[:, 3].astype(bool),
-                int((slots_per_weekday[:, weekday] * session).sum()),
-                panel[:, None] * np.asarray(WEEKDAY_FACTORS)[weekday][None, :] / 365.0, (slots_per_weekday[:, weekday] * session).sum(1))
+                int(slots_per_cell.sum()), panel[:, None] * np.asarray(WEEKDAY_FACTORS)[weekday][None, :] / 365.0, slots_per_cell.sum(1),
+                np.repeat(np.arange(slots_per_cell.size), slots_per_cell.ravel()))
 
 # %% ../nbs/03_model.ipynb #d2def030
 @numba.njit(nogil=True, cache=True)
@@ -99,6 +102,8 @@ def _lognormal(rng: np.random.Generator, n: int, median: float, sigma: float) ->
     z *= np.float32(median)
     return z
 
+PROCESS_STREAMS = ("slots", "face", "note", "arrivals", "routing", "msg_minutes", "off_day", "day_pace")   # one child stream each, in this order
+
 @dataclass
 class Draws:
     "The random numbers of one draw, in the order the kernel consumes them"
@@ -110,6 +115,7 @@ class Draws:
     delegated: np.ndarray # (provider, date) int32 messages handled by the team
     msg_scale: np.ndarray # (message,) float32 exp(sigma * Z) per message to the provider; times the type median = minutes
     off_day_u: np.ndarray # (provider, date) float32 uniform: works on a day without sessions if < weekend_work_prob
+    pace: np.ndarray | None = None # (provider, date) float32 pace factor of the day (already applied to `note` and `msg_scale`)
 
 def _thresholds(th: dict) -> tuple[np.float32, np.float32]:
     "Uniform thresholds for booked and arrived, in float32 so that numpy and the kernel compare alike"
@@ -124,33 +130,67 @@ def _seen_per_provider(plan: Plan, seen: np.ndarray) -> np.ndarray:
     running = np.r_[0, np.cumsum(seen, dtype=np.int64)]
     return np.diff(running[np.r_[0, np.cumsum(plan.slots_per_provider)]])
 
+def _route(arrivals: np.ndarray, cell: np.ndarray, route_u: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Messages to the provider per (provider, date, type), delegated per (provider, date), and which arriving messages (in `cell`) reach the provider"
+    keep = route_u >= share.astype(np.float32)[cell % len(share)]
+    to_provider = np.bincount(cell[keep], minlength=arrivals.size).reshape(arrivals.shape).astype(np.int32)
+    return to_provider, (arrivals.sum(2) - to_provider.sum(2)).astype(np.int32), keep
+
 def draw_randoms(plan: Plan, # the clinic as arrays
                  th: dict, # one parameter set: name -> float
-                 rng: np.random.Generator, # the draw's stream
+                 rng: np.random.Generator, # the draw's stream; each process draws from its own child (PROCESS_STREAMS)
                  effects: dict | None = None, # effect name -> (provider,) factors (PROVIDER_EFFECTS); None: all 1
                 ) -> Draws:
     "All random numbers of one draw (provider effects scale them after drawing: the same numbers are consumed)"
+    streams = dict(zip(PROCESS_STREAMS, rng.spawn(len(PROCESS_STREAMS))))
     P, T = plan.session.shape
-    slot_u = rng.random(plan.slots, dtype=np.float32)
+    slot_u = streams["slots"].random(plan.slots, dtype=np.float32)
+    seen = slot_u < _thresholds(th)[1]
+    face = _lognormal(streams["face"], plan.slots, th["visit_minutes_median"], th["visit_minutes_sigma"])[seen]
+    note = _lognormal(streams["note"], plan.slots, th["note_minutes_median"], th["note_minutes_sigma"])[seen]
     k = th["msg_dispersion"]
     rates = np.array([th[f"msg_rate_{t}"] for t in MESSAGE_TYPES])
-    share = np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES])
     per_rate = plan.messages_per_rate if effects is None else plan.messages_per_rate * effects["msg_rate"][:, None]
-    intensity = rng.standard_gamma(k, size=(P, T, 4)) * (per_rate[:, :, None] * (rates / k))
-    to_provider = rng.poisson(intensity * (1 - share)).astype(np.int32)
-    delegated = rng.poisson(intensity @ share).astype(np.int32)
-    off_day_u = rng.random((P, T), dtype=np.float32)
-    seen = int(np.count_nonzero(slot_u < _thresholds(th)[1]))
-    face = _lognormal(rng, seen, th["visit_minutes_median"], th["visit_minutes_sigma"])
-    note = _lognormal(rng, seen, th["note_minutes_median"], th["note_minutes_sigma"])
-    msg_scale = _lognormal(rng, int(to_provider.sum()), 1.0, th["msg_minutes_sigma"])
+    intensity = streams["arrivals"].standard_gamma(k, size=(P, T, 4)) * (per_rate[:, :, None] * (rates / k))
+    arrivals = streams["arrivals"].poisson(intensity)
+    cell = np.repeat(np.arange(arrivals.size), arrivals.ravel())   # (provider, date, type) cell of each arriving message
+    route_u = streams["routing"].random(cell.size, dtype=np.float32)
+    to_provider, delegated, keep = _route(arrivals, cell, route_u, np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES]))
+    msg_scale = _lognormal(streams["msg_minutes"], cell.size, 1.0, th["msg_minutes_sigma"])[keep]
+    off_day_u = streams["off_day"].random((P, T), dtype=np.float32)
+    pace = _lognormal(streams["day_pace"], P * T, np.exp(-th["day_pace_sigma"] ** 2 / 2), th["day_pace_sigma"])   # mean 1
+    note *= pace[plan.slot_cell[seen]]
+    msg_scale *= pace[cell[keep] // 4]
     if effects is not None:
-        note *= _per_provider(_seen_per_provider(plan, slot_u < _thresholds(th)[1]), effects["note_minutes"])
+        note *= _per_provider(_seen_per_provider(plan, seen), effects["note_minutes"])
         msg_scale *= _per_provider(to_provider.sum((1, 2)), effects["msg_minutes"])
-    return Draws(slot_u, face, note, intensity, to_provider, delegated, msg_scale, off_day_u)
+    return Draws(slot_u, face, note, intensity, to_provider, delegated, msg_scale, off_day_u, pace.reshape(P, T))
 
 # %% ../nbs/03_model.ipynb #16421de1
 _GAP, _AFTER_HOURS = 0, 1   # phases recorded for work items
+
+@numba.njit(nogil=True, cache=True)
+def _work_queue(budget, in_gap, deferred, note, msg, note_head, note_end, msg_head, msg_end,  # the queue
+                t, phase, rank, record, item_day, item_phase, item_rank):  # event records (used if record)
+    """Work from the head of the queue: in a gap, whole items while the next fits in `budget`; after hours, items
+    started while the minutes used are below `budget`. Returns (minutes used, note minutes, inbox minutes, new heads, rank)"""
+    used = notes = inbox = 0.0
+    n_notes = note.size  # item index: notes 0..n_notes-1, then messages
+    while note_head < note_end or msg_head < msg_end:
+        if not in_gap and used >= budget: break
+        is_note = note_head < note_end
+        x = deferred * note[note_head] if is_note else float(msg[msg_head])
+        if in_gap and used + x > budget: break
+        used += x
+        if record:
+            item = note_head if is_note else n_notes + msg_head
+            item_day[item] = t; item_phase[item] = phase; item_rank[item] = rank
+        rank += 1
+        if is_note:
+            notes += x; note_head += 1
+        else:
+            inbox += x; msg_head += 1
+    return used, notes, inbox, note_head, msg_head, rank
 
 @numba.njit(nogil=True, cache=True)
 def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, block_patient,  # the plan
@@ -160,74 +200,65 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
             record, visit_start, visit_end, item_day, item_phase, item_rank):  # event records (used if record)
     "One draw: every provider's dates in order, with the work queue carried from day to day"
     P, T = session.shape
-    n_notes = face.size  # item index: notes 0..n_notes-1, then messages
+    deferred = 1.0 - inroom_fraction
     iu = iv = im = 0
     for p in range(P):
         note_head = iv; msg_head = im   # the queue: notes note_head..iv-1, then messages msg_head..im-1
         queued = 0.0                    # minutes in the queue
         for t in range(T):
             w = weekday[t]
-            booked = arrived = 0
-            scheduled = face_sum = inroom_notes = overrun = idle = 0.0
-            if session[p, t]:
-                for b in range(block_ptr[p, w], block_ptr[p, w + 1]):
-                    length = block_end[b] - block_start[b]
-                    if not block_patient[b]:
-                        idle += length
-                        continue
-                    scheduled += length
-                    end = float(block_start[b]); busy = 0.0
-                    for j in range(length // block_slot[b]):
-                        u = slot_u[iu]; iu += 1
-                        if u < booked_below: booked += 1
-                        if u < arrived_below:
-                            arrived += 1
-                            start = max(float(block_start[b] + j * block_slot[b]), end)
-                            in_note = inroom_fraction * note[iv]
-                            duration = face[iv] + in_note + chart_minutes + order_minutes
-                            end = start + duration; busy += duration
-                            face_sum += face[iv]; inroom_notes += in_note
-                            queued += (1.0 - inroom_fraction) * note[iv]
-                            if record:
-                                visit_start[iv] = start; visit_end[iv] = end
-                            iv += 1
-                    over = max(0.0, end - block_end[b])
-                    overrun += over
-                    idle += length - (busy - over)
             to_prov = 0
-            for k in range(4):
+            for k in range(4):   # the day's messages are in the queue from the start of the day
                 for _ in range(to_provider[p, t, k]):
                     msg[im] *= msg_median[k]; queued += msg[im]; im += 1
                 to_prov += to_provider[p, t, k]
-            notes_done = inbox_done = outside = 0.0
-            rank = 0
-            for phase in range(2):
-                if phase == _GAP:
-                    if not session[p, t]: continue
-                    budget = idle
-                elif session[p, t] or off_day_u[p, t] < off_day_prob: budget = cap_minutes[p]
-                else: break
-                used = 0.0
-                while note_head < iv or msg_head < im:
-                    if phase == _AFTER_HOURS and used >= budget: break
-                    is_note = note_head < iv
-                    x = (1.0 - inroom_fraction) * note[note_head] if is_note else float(msg[msg_head])
-                    if phase == _GAP and used + x > budget: break
-                    used += x
-                    item = note_head if is_note else n_notes + msg_head
-                    if is_note:
-                        notes_done += x; note_head += 1
-                    else:
-                        inbox_done += x; msg_head += 1
-                    if record:
-                        item_day[item] = t; item_phase[item] = phase; item_rank[item] = rank
-                    rank += 1
-                if phase == _AFTER_HOURS: outside = used
+            booked = arrived = rank = 0
+            scheduled = face_sum = inroom_notes = overrun = notes_done = inbox_done = outside = notes_outside = 0.0
+            if session[p, t]:
+                first, last = block_ptr[p, w], block_ptr[p, w + 1]
+                clock = free = 0.0   # when the last visit ended; since when the provider is free for the queue
+                for b in range(first, last):
+                    b0, b1 = float(block_start[b]), float(block_end[b])
+                    if b == first or block_start[b] != block_end[b - 1]: free = max(b0, clock)   # a run of adjacent blocks starts
+                    last_end = b0
+                    if block_patient[b]:
+                        scheduled += b1 - b0
+                        for j in range((block_end[b] - block_start[b]) // block_slot[b]):
+                            u = slot_u[iu]; iu += 1
+                            if u < booked_below: booked += 1
+                            if u >= arrived_below: continue
+                            arrived += 1
+                            slot_start = b0 + j * block_slot[b]
+                            if slot_start > free:   # a gap before the patient: work the queue in it
+                                used, nd, nm, note_head, msg_head, rank = _work_queue(
+                                    slot_start - free, True, deferred, note, msg, note_head, iv, msg_head, im,
+                                    t, _GAP, rank, record, item_day, item_phase, item_rank)
+                                notes_done += nd; inbox_done += nm
+                            start = max(slot_start, clock)
+                            in_note = inroom_fraction * note[iv]
+                            clock = free = last_end = start + face[iv] + in_note + chart_minutes + order_minutes
+                            face_sum += face[iv]; inroom_notes += in_note
+                            queued += deferred * note[iv]
+                            if record:
+                                visit_start[iv] = start; visit_end[iv] = clock
+                            iv += 1
+                        overrun += max(0.0, last_end - b1)
+                    run_ends = b == last - 1 or block_start[b + 1] != block_end[b]
+                    if run_ends and b1 > free:   # the rest of a run of adjacent blocks (all of a desk block not taken by an overrun)
+                        used, nd, nm, note_head, msg_head, rank = _work_queue(
+                            b1 - free, True, deferred, note, msg, note_head, iv, msg_head, im,
+                            t, _GAP, rank, record, item_day, item_phase, item_rank)
+                        notes_done += nd; inbox_done += nm
+            if session[p, t] or off_day_u[p, t] < off_day_prob:
+                outside, notes_outside, nm, note_head, msg_head, rank = _work_queue(
+                    cap_minutes[p], False, deferred, note, msg, note_head, iv, msg_head, im,
+                    t, _AFTER_HOURS, rank, record, item_day, item_phase, item_rank)
+                notes_done += notes_outside; inbox_done += nm
             queued = queued - notes_done - inbox_done if (note_head < iv or msg_head < im) else 0.0
             fout[0, p, t] = scheduled; fout[1, p, t] = face_sum; fout[2, p, t] = inroom_notes + notes_done
             fout[3, p, t] = arrived * chart_minutes; fout[4, p, t] = arrived * order_minutes; fout[5, p, t] = inbox_done
             fout[6, p, t] = inroom_notes + notes_done + arrived * (chart_minutes + order_minutes) + inbox_done
-            fout[7, p, t] = outside; fout[8, p, t] = queued; fout[9, p, t] = overrun
+            fout[7, p, t] = outside; fout[8, p, t] = queued; fout[9, p, t] = overrun; fout[10, p, t] = notes_outside
             iout[0, p, t] = booked; iout[1, p, t] = arrived; iout[2, p, t] = to_prov + delegated[p, t]
             iout[3, p, t] = to_prov; iout[4, p, t] = (iv - note_head) + (im - msg_head)
 

@@ -36,9 +36,10 @@ OUTPUTS = {
     "backlog": ("items", "work items (deferred notes, messages) in the queue at day end"),
     "backlog_minutes": ("minutes", "minutes of work in the queue at day end"),
     "overrun_minutes": ("minutes", "time the last visit of each patient block ends past the block's end, summed"),
+    "note_outside_minutes": ("minutes", "deferred notes completed after hours (part of note_minutes and ehr_outside_minutes)"),
 }
 FLOAT_OUTPUTS = ("scheduled_minutes", "face_minutes", "note_minutes", "chart_review_minutes", "order_minutes", "inbox_minutes",
-                 "ehr_minutes", "ehr_outside_minutes", "backlog_minutes", "overrun_minutes")   # float32 outputs, in kernel order
+                 "ehr_minutes", "ehr_outside_minutes", "backlog_minutes", "overrun_minutes", "note_outside_minutes")   # float32 outputs, in kernel order
 COUNT_OUTPUTS = ("booked", "arrived", "messages_in", "messages_to_provider", "backlog")      # int32 outputs, in kernel order
 THETA_PREFIX = "theta_"   # coordinates of a simulation result holding each draw's parameter values
 

@@ -25,7 +25,7 @@ from .schema import OUTPUTS
 # %% auto #0
 __all__ = ['TABLE_FORMATS', 'SHIPPED', 'place_work', 'last_credit_minutes', 'work_zones', 'audit_events', 'appointments_table',
            'inbox_table', 'audit_table', 'monthly_table', 'Mess', 'make_mess', 'virtual_clinic', 'read_truth',
-           'overlapping_days', 'truth_gaps', 'write_shipped_clinic', 'synth']
+           'truth_gaps', 'write_shipped_clinic', 'synth']
 
 # %% ../nbs/06_synth.ipynb #627d5d43
 _IDLE_START, _IDLE_END = 6 * 60, 20 * 60  # minutes: messages and team work happen in 06:00-20:00 unless the model says otherwise
@@ -51,7 +51,7 @@ def _fill(stretches: list[tuple], items: list[tuple]) -> tuple[list[tuple], floa
             a, b = stretches[k]
             t = max(t, a)
             if b - t <= 1e-9: k += 1; continue
-            q = next((q for q in queue if q[2] <= t), queue[0])  # the model's pool is the whole day's idle time: use it even for a note not yet due
+            q = next((q for q in queue if q[2] <= t), queue[0])  # nothing ready: the head of the queue, even a note not yet due
             take = min(q[1], b - t)
         else:
             q = queue[0]
@@ -503,15 +503,6 @@ def read_truth(path: str | Path, # a virtual clinic directory, or its truth.json
     return doc["theta"], totals
 
 # %% ../nbs/06_synth.ipynb #33556b02
-def overlapping_days(visits: pd.DataFrame, # the model's visits
-                    ) -> pd.MultiIndex:
-    "(provider, date) of the days on which a visit starts before the previous block's last visit has ended"
-    v = visits[visits["arrived"].to_numpy(bool)].sort_values(["provider", "date", "start_minute"], kind="stable")
-    running = v.groupby(["provider", "date"])["end_minute"].cummax()
-    previous = running.groupby([v["provider"], v["date"]]).shift()
-    hit = v[(v["start_minute"] < previous - 1e-9).to_numpy()]
-    return pd.MultiIndex.from_frame(hit[["provider", "date"]].drop_duplicates())
-
 def truth_gaps(observed: xr.Dataset, # ClinicData.observed of a virtual clinic
                truth: xr.Dataset, # from `read_truth`
               ) -> pd.DataFrame:

@@ -293,7 +293,8 @@ REQUESTS = {  # request (an optional table of the clinic data format) -> the twi
     "monthly": ("ehr_minutes", "ehr_outside_minutes", "note_minutes", "inbox_minutes", "messages_in"),
     "appointments": ("booked", "arrived", "overrun_minutes"),
     "inbox": ("messages_in", "messages_to_provider", "inbox_minutes"),
-    "audit_log": ("ehr_minutes", "ehr_outside_minutes", "note_minutes", "chart_review_minutes", "order_minutes", "inbox_minutes"),
+    "audit_log": ("ehr_minutes", "ehr_outside_minutes", "note_minutes", "note_outside_minutes", "chart_review_minutes", "order_minutes",
+                  "inbox_minutes"),
 }
 WEEKS = (4, 13, 52)
 

@@ -195,7 +195,7 @@ def _work_queue(budget, in_gap, deferred, note, msg, note_head, note_end, msg_he
 @numba.njit(nogil=True, cache=True)
 def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, block_patient,  # the plan
             slot_u, booked_below, arrived_below, face, note, msg, msg_median, delegated, to_provider, off_day_u,  # the draws
-            inroom_fraction, chart_minutes, order_minutes, cap_minutes, off_day_prob,  # parameters (cap_minutes per provider)
+            inroom_fraction, chart_minutes, order_minutes, cap_minutes, off_day_prob,  # parameters (chart, order and cap minutes per provider)
             fout, iout,  # outputs (variable, provider, date): float32 FLOAT_OUTPUTS, int32 COUNT_OUTPUTS
             record, visit_start, visit_end, item_day, item_phase, item_rank):  # event records (used if record)
     "One draw: every provider's dates in order, with the work queue carried from day to day"
@@ -236,7 +236,7 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
                                 notes_done += nd; inbox_done += nm
                             start = max(slot_start, clock)
                             in_note = inroom_fraction * note[iv]
-                            clock = free = last_end = start + face[iv] + in_note + chart_minutes + order_minutes
+                            clock = free = last_end = start + face[iv] + in_note + chart_minutes[p] + order_minutes[p]
                             face_sum += face[iv]; inroom_notes += in_note
                             queued += deferred * note[iv]
                             if record:
@@ -256,8 +256,8 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
                 notes_done += notes_outside; inbox_done += nm
             queued = queued - notes_done - inbox_done if (note_head < iv or msg_head < im) else 0.0
             fout[0, p, t] = scheduled; fout[1, p, t] = face_sum; fout[2, p, t] = inroom_notes + notes_done
-            fout[3, p, t] = arrived * chart_minutes; fout[4, p, t] = arrived * order_minutes; fout[5, p, t] = inbox_done
-            fout[6, p, t] = inroom_notes + notes_done + arrived * (chart_minutes + order_minutes) + inbox_done
+            fout[3, p, t] = arrived * chart_minutes[p]; fout[4, p, t] = arrived * order_minutes[p]; fout[5, p, t] = inbox_done
+            fout[6, p, t] = inroom_notes + notes_done + arrived * (chart_minutes[p] + order_minutes[p]) + inbox_done
             fout[7, p, t] = outside; fout[8, p, t] = queued; fout[9, p, t] = overrun; fout[10, p, t] = notes_outside
             iout[0, p, t] = booked; iout[1, p, t] = arrived; iout[2, p, t] = to_prov + delegated[p, t]
             iout[3, p, t] = to_prov; iout[4, p, t] = (iv - note_head) + (im - msg_head)
@@ -284,8 +284,9 @@ def run_draw(plan: Plan, # the clinic as arrays
             ) -> tuple[Draws, Records]:
     "Simulate one draw into `fout` and `iout`; return its random numbers and the kernel's records (events only if `record`)"
     r = draw_randoms(plan, th, rng, effects) if draws is None else draws
-    cap = np.full(plan.session.shape[0], float(th["after_hours_cap_minutes"]))
-    if effects is not None: cap *= effects["after_hours_cap"]
+    cap, chart, order = (np.full(plan.session.shape[0], float(th[k])) for k in ("after_hours_cap_minutes", "chart_review_minutes", "order_minutes"))
+    if effects is not None:
+        cap *= effects["after_hours_cap"]; chart *= effects["visit_ehr"]; order *= effects["visit_ehr"]
     msg = r.msg_scale.copy()   # the kernel turns scales into minutes in place
     n, m = (r.face.size, msg.size) if record else (0, 0)
     rec = Records(msg, np.full(n, np.nan), np.full(n, np.nan), np.full(n + m, -1, np.int32), np.full(n + m, -1, np.int8),
@@ -294,8 +295,7 @@ def run_draw(plan: Plan, # the clinic as arrays
     _kernel(plan.weekday, plan.session, plan.block_ptr, plan.block_start, plan.block_end, plan.block_slot, plan.block_patient,
             r.slot_u, booked_below, arrived_below, r.face, r.note, rec.msg_minutes,
             np.array([th[f"msg_minutes_{t}"] for t in MESSAGE_TYPES]), r.delegated, r.to_provider, r.off_day_u,
-            float(th["note_inroom_fraction"]), float(th["chart_review_minutes"]), float(th["order_minutes"]),
-            cap, float(th["weekend_work_prob"]),
+            float(th["note_inroom_fraction"]), chart, order, cap, float(th["weekend_work_prob"]),
             fout, iout, record, *rec[1:])
     return r, rec
 
@@ -414,7 +414,7 @@ def _slot_table(plan: Plan) -> pd.DataFrame:
     columns = {"provider": "str", "date": "datetime64[ns]", "block": "int64", "slot": "int64", "slot_start_minute": "int64"}
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(columns)).astype(columns)
 
-def _visit_table(plan: Plan, th: dict, r: Draws, rec: Records) -> pd.DataFrame:
+def _visit_table(plan: Plan, th: dict, r: Draws, rec: Records, effects: dict | None) -> pd.DataFrame:
     "One row per slot: booked, arrived and, for patients seen, the visit's timing and parts"
     v = _slot_table(plan)
     booked_below, arrived_below = _thresholds(th)
@@ -424,8 +424,10 @@ def _visit_table(plan: Plan, th: dict, r: Draws, rec: Records) -> pd.DataFrame:
     v["start_minute"] = per_visit(rec.visit_start)
     v["face_minutes"] = per_visit(r.face)
     v["inroom_note_minutes"] = per_visit(th["note_inroom_fraction"] * r.note.astype(float))
-    v["chart_review_minutes"] = per_visit(np.full(seen.sum(), th["chart_review_minutes"]))
-    v["order_minutes"] = per_visit(np.full(seen.sum(), th["order_minutes"]))
+    factor = np.ones(len(plan.providers)) if effects is None else effects["visit_ehr"]
+    per_slot = np.repeat(factor, plan.slots_per_provider)[seen]
+    v["chart_review_minutes"] = per_visit(th["chart_review_minutes"] * per_slot)
+    v["order_minutes"] = per_visit(th["order_minutes"] * per_slot)
     v["inroom_minutes"] = v["inroom_note_minutes"] + v["chart_review_minutes"] + v["order_minutes"]
     v["end_minute"] = per_visit(rec.visit_end)
     return v
@@ -479,7 +481,7 @@ def simulate_events(clinic: Clinic, # providers, templates, holidays
     P, T = plan.session.shape
     fout, iout = np.empty((len(FLOAT_OUTPUTS), 1, P, T), np.float32), np.empty((len(COUNT_OUTPUTS), 1, P, T), np.int32)
     r, rec = run_draw(plan, th, rng, fout[:, 0], iout[:, 0], record=True, effects=_effects_of(effects, 0))
-    visits = _visit_table(plan, th, r, rec)
+    visits = _visit_table(plan, th, r, rec, _effects_of(effects, 0))
     items = _item_table(plan, th, r, rec, visits, rng.spawn(1)[0])
     totals = _dataset(plan, ids, table, fout, iout, seed, clinic, f"Simulated workload: {clinic.name}", effects)
     return SimulatedEvents(totals, visits, items)

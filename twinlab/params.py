@@ -121,6 +121,7 @@ class ProviderEffect:
 _SPREAD = "assumption (between-provider log sd 0.3); wider spreads in Signal data: Apathy 2023, doi:10.1111/1475-6773.14097; Frontiers Digit Health 2021, doi:10.3389/fdgth.2021.689646"
 PROVIDER_EFFECTS = (
     ProviderEffect("note_minutes", "note minutes of each visit", "mean", 0.3, _SPREAD),
+    ProviderEffect("visit_ehr", "in-room chart review and order minutes of each visit", "mean", 0.3, _SPREAD),
     ProviderEffect("msg_minutes", "minutes of each message the provider handles", "median", 0.3, _SPREAD),
     ProviderEffect("msg_rate", "message rates per panel patient", "mean", 0.3, _SPREAD),
     ProviderEffect("after_hours_cap", "after-hours budget of each day", "mean", 0.3, _SPREAD),

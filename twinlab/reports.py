@@ -44,7 +44,7 @@ from papermill.utils import find_first_tagged_cell_index
 from traitlets import default
 
 import twinlab
-from .core import ReportError, SpecError, atomic_path, environment_versions, resolve_seed, stop_requested
+from .core import ReportError, SpecError, atomic_path, cut, environment_versions, resolve_seed, stop_requested
 
 # %% auto #0
 __all__ = ['TEMPLATES_PACKAGE', 'MAX_DRAWS_VARIABLE', 'SPEC_KEYS', 'RUN_KEYS', 'list_templates', 'find_template',
@@ -153,6 +153,17 @@ class RunningPythonKernelManager(AsyncKernelManager):
 
     @default("connection_file")
     def _private_connection_file(self): return str(Path(tempfile.gettempdir())/f"twinlab-kernel-{secrets.token_hex(8)}.json")
+
+class _KernelManagerInFolder(RunningPythonKernelManager):
+    "A RunningPythonKernelManager whose connection file, and so its IPC sockets (named after it), live in `folder`"
+    folder = ""   # set per report by `_kernel_manager_in`
+
+    @default("connection_file")
+    def _connection_file_in_folder(self): return str(Path(self.folder)/f"kernel-{secrets.token_hex(4)}.json")
+
+def _kernel_manager_in(folder: Path) -> type:
+    "A kernel manager class for one report: its kernel files go into the report's private folder, which is removed on every exit"
+    return type("KernelManagerInFolder", (_KernelManagerInFolder,), {"folder": str(folder)})
 
 # %% ../nbs/09_reports.ipynb #1bc348d9
 def _jsonable(value):
@@ -286,7 +297,7 @@ def _in_own_event_loop(func, *args, **kwargs):
 def _run(nb: nbformat.NotebookNode, saved: Path, cwd: str | Path, timeout_s: float | None) -> str | None:
     "Execute `nb` with papermill, saved to `saved` after every cell; None, or which cell failed and how"
     try: _in_own_event_loop(pm.execute_notebook, nb, str(saved), kernel_name=nb.metadata.kernelspec.name, progress_bar=False,
-                             kernel_manager_class=RunningPythonKernelManager, execution_timeout=timeout_s,
+                             kernel_manager_class=_kernel_manager_in(saved.parent), execution_timeout=timeout_s,
                              resources={"metadata": {"path": str(cwd)}}, extra_arguments=_KERNEL_ARGUMENTS)
     except pm.PapermillExecutionError as e: return f"{_where(nb, e.cell_index)}: {e.ename}: {e.evalue}"
     except Exception as e:  # the kernel died, timed out or did not start: name the cell it was running, if any
@@ -369,22 +380,17 @@ def _with_contents(page: str) -> str:
 # %% ../nbs/09_reports.ipynb #f3b8d2a6
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")   # & < > are left to html.escape
 
-def _cut(value, limit: int) -> str:
-    "The value as text, cut to `limit` characters with an ellipsis"
-    text = str(value)
-    return text if len(text) <= limit else text[:limit] + "…"
-
 def markdown_text(value, # a value from data (a clinic's name, an id, a path)
                   limit: int = 200, # characters kept; a longer value is cut and marked with an ellipsis
                  ) -> str:
     "The value as plain text inside Markdown: Markdown's special characters backslash-escaped, then HTML-escaped, cut to `limit`"
-    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", _cut(value, limit)), quote=False)
+    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", cut(value, limit)), quote=False)
 
 def markdown_code(value, # a value from data shown as code (a path, an id)
                   limit: int = 200, # characters kept, as in `markdown_text`
                  ) -> str:
     "The value as a Markdown code span, whose content Markdown shows literally: fenced by more backticks than it holds"
-    text = _cut(value, limit)
+    text = cut(value, limit)
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     return f"{fence} {text} {fence}"
 

@@ -261,14 +261,23 @@ def ratio_of_sums(num: np.ndarray, # (provider, date) numerator, e.g. note minut
 def message_minutes_by_provider(inbox: pd.DataFrame, # the inbox table (as loaded)
                                 providers: list, # provider ids, roster order
                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "(y, v, w) per provider: mean log active minutes less the clinic's mean of the type, its variance, messages; NaN where undefined"
+    """(y, v, w) per provider: mean log active minutes less the clinic's mean of the type, its variance, messages; NaN where
+    undefined. The variance treats each day received as a cluster: messages of one day share the day's pace."""
     mine = inbox[(inbox["handled_by"] == "provider").fillna(False).to_numpy(bool) & (inbox["active_seconds"] > 0).fillna(False).to_numpy(bool)]
     x = np.log(mine["active_seconds"].to_numpy(float) / 60)
     resid = x - pd.Series(x).groupby(mine["message_type"].to_numpy()).transform("mean").to_numpy()
-    g = pd.Series(resid).groupby(pd.Categorical(mine["provider_id"], categories=providers), observed=False)
-    n, mean, var = g.count().to_numpy(float), g.mean().to_numpy(float), g.var().to_numpy(float)
-    ok = n >= 2
-    return np.where(ok, mean, np.nan), np.where(ok, var / np.maximum(n, 1), np.nan), n
+    provider = pd.Categorical(mine["provider_id"], categories=providers)
+    g = pd.Series(resid).groupby(provider, observed=False)
+    n, mean = g.count().to_numpy(float), g.mean().to_numpy(float)
+    days = pd.DataFrame({"p": provider.codes, "day": mine["received_at"].astype(str).str.slice(0, 10).to_numpy(), "r": resid, "one": 1.0})
+    per_day = days.groupby(["p", "day"])[["r", "one"]].sum()
+    p = per_day.index.get_level_values("p")
+    dev2 = (per_day["r"].to_numpy() - mean[p] * per_day["one"].to_numpy()) ** 2
+    D = np.bincount(p, minlength=len(providers)).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = D / (D - 1) * np.bincount(p, weights=dev2, minlength=len(providers)) / n ** 2
+    ok = (n >= 2) & (D >= 2) & (v > 0)
+    return np.where(ok, mean, np.nan), np.where(ok, v, np.nan), n
 
 # %% ../nbs/07a_submodels.ipynb #dce63db3
 @dataclass
@@ -325,6 +334,9 @@ def _effect_statistics(data: ClinicData, plan: Plan, expected_after_hours: np.nd
     if "audit_log" in tables and {"note_minutes", "arrived"} <= set(obs.data_vars):
         out["note_minutes"] = ("audit_log", *ratio_of_sums(obs["note_minutes"].transpose("provider", "date").values,
                                                             obs["arrived"].transpose("provider", "date").values))
+    if "audit_log" in tables and {"chart_review_minutes", "order_minutes", "arrived"} <= set(obs.data_vars):
+        out["visit_ehr"] = ("audit_log", *ratio_of_sums((obs["chart_review_minutes"] + obs["order_minutes"]).transpose("provider", "date").values,
+                                                         obs["arrived"].transpose("provider", "date").values))
     if "audit_log" in tables and "ehr_outside_minutes" in obs and expected_after_hours is not None:
         out["after_hours_cap"] = ("audit_log", *ratio_of_sums(obs["ehr_outside_minutes"].transpose("provider", "date").values, expected_after_hours))
     inbox = tables.get("inbox")

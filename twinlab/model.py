@@ -102,6 +102,21 @@ def _lognormal(rng: np.random.Generator, n: int, median: float, sigma: float) ->
     z *= np.float32(median)
     return z
 
+@numba.njit(nogil=True, cache=True)
+def _fill_kept_lognormal(rng, keep, median, sigma, out):
+    "One normal per item of `keep`; out gets median * exp(sigma * Z) (float32) of the kept ones, in order"
+    j = 0
+    for i in range(keep.size):
+        z = np.float32(rng.standard_normal())
+        if keep[i]:
+            out[j] = median * np.exp(sigma * z); j += 1
+
+def _kept_lognormal(rng: np.random.Generator, keep: np.ndarray, median: float, sigma: float) -> np.ndarray:
+    "float32 median * exp(sigma * Z) for the kept items, drawing a normal for every item (so that each item keeps its number)"
+    out = np.empty(int(np.count_nonzero(keep)), np.float32)
+    _fill_kept_lognormal(rng, keep, np.float32(median), np.float32(sigma), out)
+    return out
+
 PROCESS_STREAMS = ("slots", "face", "note", "arrivals", "routing", "msg_minutes", "off_day", "day_pace")   # one child stream each, in this order
 
 @dataclass
@@ -130,10 +145,23 @@ def _seen_per_provider(plan: Plan, seen: np.ndarray) -> np.ndarray:
     running = np.r_[0, np.cumsum(seen, dtype=np.int64)]
     return np.diff(running[np.r_[0, np.cumsum(plan.slots_per_provider)]])
 
-def _route(arrivals: np.ndarray, cell: np.ndarray, route_u: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Messages to the provider per (provider, date, type), delegated per (provider, date), and which arriving messages (in `cell`) reach the provider"
-    keep = route_u >= share.astype(np.float32)[cell % len(share)]
-    to_provider = np.bincount(cell[keep], minlength=arrivals.size).reshape(arrivals.shape).astype(np.int32)
+@numba.njit(nogil=True, cache=True)
+def _route_messages(counts, route_u, share, keep, kept):
+    "Per message: it reaches the provider if its uniform is at least its type's share; per cell: how many do (one pass)"
+    i = 0
+    for c in range(counts.size):
+        threshold = share[c % share.size]
+        n = 0
+        for _ in range(counts[c]):
+            keep[i] = route_u[i] >= threshold
+            n += keep[i]; i += 1
+        kept[c] = n
+
+def _route(arrivals: np.ndarray, route_u: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Messages to the provider per (provider, date, type), delegated per (provider, date), and which arriving messages (in cell order) reach the provider"
+    keep, kept = np.empty(route_u.size, np.bool_), np.empty(arrivals.size, np.int32)
+    _route_messages(arrivals.ravel(), route_u, share.astype(np.float32), keep, kept)
+    to_provider = kept.reshape(arrivals.shape)
     return to_provider, (arrivals.sum(2) - to_provider.sum(2)).astype(np.int32), keep
 
 def draw_randoms(plan: Plan, # the clinic as arrays
@@ -146,21 +174,21 @@ def draw_randoms(plan: Plan, # the clinic as arrays
     P, T = plan.session.shape
     slot_u = streams["slots"].random(plan.slots, dtype=np.float32)
     seen = slot_u < _thresholds(th)[1]
-    face = _lognormal(streams["face"], plan.slots, th["visit_minutes_median"], th["visit_minutes_sigma"])[seen]
-    note = _lognormal(streams["note"], plan.slots, th["note_minutes_median"], th["note_minutes_sigma"])[seen]
+    face = _kept_lognormal(streams["face"], seen, th["visit_minutes_median"], th["visit_minutes_sigma"])
+    note = _kept_lognormal(streams["note"], seen, th["note_minutes_median"], th["note_minutes_sigma"])
     k = th["msg_dispersion"]
     rates = np.array([th[f"msg_rate_{t}"] for t in MESSAGE_TYPES])
     per_rate = plan.messages_per_rate if effects is None else plan.messages_per_rate * effects["msg_rate"][:, None]
     intensity = streams["arrivals"].standard_gamma(k, size=(P, T, 4)) * (per_rate[:, :, None] * (rates / k))
     arrivals = streams["arrivals"].poisson(intensity)
-    cell = np.repeat(np.arange(arrivals.size), arrivals.ravel())   # (provider, date, type) cell of each arriving message
-    route_u = streams["routing"].random(cell.size, dtype=np.float32)
-    to_provider, delegated, keep = _route(arrivals, cell, route_u, np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES]))
-    msg_scale = _lognormal(streams["msg_minutes"], cell.size, 1.0, th["msg_minutes_sigma"])[keep]
+    n = int(arrivals.sum())
+    route_u = streams["routing"].random(n, dtype=np.float32)
+    to_provider, delegated, keep = _route(arrivals, route_u, np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES]))
+    msg_scale = _kept_lognormal(streams["msg_minutes"], keep, 1.0, th["msg_minutes_sigma"])
     off_day_u = streams["off_day"].random((P, T), dtype=np.float32)
     pace = _lognormal(streams["day_pace"], P * T, np.exp(-th["day_pace_sigma"] ** 2 / 2), th["day_pace_sigma"])   # mean 1
     note *= pace[plan.slot_cell[seen]]
-    msg_scale *= pace[cell[keep] // 4]
+    msg_scale *= np.repeat(pace, to_provider.sum(2).ravel())
     if effects is not None:
         note *= _per_provider(_seen_per_provider(plan, seen), effects["note_minutes"])
         msg_scale *= _per_provider(to_provider.sum((1, 2)), effects["msg_minutes"])
@@ -168,29 +196,6 @@ def draw_randoms(plan: Plan, # the clinic as arrays
 
 # %% ../nbs/03_model.ipynb #16421de1
 _GAP, _AFTER_HOURS = 0, 1   # phases recorded for work items
-
-@numba.njit(nogil=True, cache=True)
-def _work_queue(budget, in_gap, deferred, note, msg, note_head, note_end, msg_head, msg_end,  # the queue
-                t, phase, rank, record, item_day, item_phase, item_rank):  # event records (used if record)
-    """Work from the head of the queue: in a gap, whole items while the next fits in `budget`; after hours, items
-    started while the minutes used are below `budget`. Returns (minutes used, note minutes, inbox minutes, new heads, rank)"""
-    used = notes = inbox = 0.0
-    n_notes = note.size  # item index: notes 0..n_notes-1, then messages
-    while note_head < note_end or msg_head < msg_end:
-        if not in_gap and used >= budget: break
-        is_note = note_head < note_end
-        x = deferred * note[note_head] if is_note else float(msg[msg_head])
-        if in_gap and used + x > budget: break
-        used += x
-        if record:
-            item = note_head if is_note else n_notes + msg_head
-            item_day[item] = t; item_phase[item] = phase; item_rank[item] = rank
-        rank += 1
-        if is_note:
-            notes += x; note_head += 1
-        else:
-            inbox += x; msg_head += 1
-    return used, notes, inbox, note_head, msg_head, rank
 
 @numba.njit(nogil=True, cache=True)
 def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, block_patient,  # the plan
@@ -201,6 +206,29 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
     "One draw: every provider's dates in order, with the work queue carried from day to day"
     P, T = session.shape
     deferred = 1.0 - inroom_fraction
+    n_notes = note.size  # item index: notes 0..n_notes-1, then messages
+
+    def work_queue(budget, in_gap, note_head, note_end, msg_head, msg_end, t, phase, rank):
+        """Work from the head of the queue: in a gap, whole items while the next fits in `budget`; after hours, items
+        started while the minutes used are below `budget`. Returns (minutes used, note minutes, inbox minutes, new heads, rank).
+        An inner function, which numba inlines: a call of a compiled function per gap cost as much as the rest of the kernel."""
+        used = notes = inbox = 0.0
+        while note_head < note_end or msg_head < msg_end:
+            if not in_gap and used >= budget: break
+            is_note = note_head < note_end
+            x = deferred * note[note_head] if is_note else float(msg[msg_head])
+            if in_gap and used + x > budget: break
+            used += x
+            if record:
+                item = note_head if is_note else n_notes + msg_head
+                item_day[item] = t; item_phase[item] = phase; item_rank[item] = rank
+            rank += 1
+            if is_note:
+                notes += x; note_head += 1
+            else:
+                inbox += x; msg_head += 1
+        return used, notes, inbox, note_head, msg_head, rank
+
     iu = iv = im = 0
     for p in range(P):
         note_head = iv; msg_head = im   # the queue: notes note_head..iv-1, then messages msg_head..im-1
@@ -230,9 +258,7 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
                             arrived += 1
                             slot_start = b0 + j * block_slot[b]
                             if slot_start > free:   # a gap before the patient: work the queue in it
-                                used, nd, nm, note_head, msg_head, rank = _work_queue(
-                                    slot_start - free, True, deferred, note, msg, note_head, iv, msg_head, im,
-                                    t, _GAP, rank, record, item_day, item_phase, item_rank)
+                                used, nd, nm, note_head, msg_head, rank = work_queue(slot_start - free, True, note_head, iv, msg_head, im, t, _GAP, rank)
                                 notes_done += nd; inbox_done += nm
                             start = max(slot_start, clock)
                             in_note = inroom_fraction * note[iv]
@@ -245,14 +271,11 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
                         overrun += max(0.0, last_end - b1)
                     run_ends = b == last - 1 or block_start[b + 1] != block_end[b]
                     if run_ends and b1 > free:   # the rest of a run of adjacent blocks (all of a desk block not taken by an overrun)
-                        used, nd, nm, note_head, msg_head, rank = _work_queue(
-                            b1 - free, True, deferred, note, msg, note_head, iv, msg_head, im,
-                            t, _GAP, rank, record, item_day, item_phase, item_rank)
+                        used, nd, nm, note_head, msg_head, rank = work_queue(b1 - free, True, note_head, iv, msg_head, im, t, _GAP, rank)
                         notes_done += nd; inbox_done += nm
             if session[p, t] or off_day_u[p, t] < off_day_prob:
-                outside, notes_outside, nm, note_head, msg_head, rank = _work_queue(
-                    cap_minutes[p], False, deferred, note, msg, note_head, iv, msg_head, im,
-                    t, _AFTER_HOURS, rank, record, item_day, item_phase, item_rank)
+                outside, notes_outside, nm, note_head, msg_head, rank = work_queue(cap_minutes[p], False, note_head, iv, msg_head, im,
+                                                                                   t, _AFTER_HOURS, rank)
                 notes_done += notes_outside; inbox_done += nm
             queued = queued - notes_done - inbox_done if (note_head < iv or msg_head < im) else 0.0
             fout[0, p, t] = scheduled; fout[1, p, t] = face_sum; fout[2, p, t] = inroom_notes + notes_done

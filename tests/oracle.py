@@ -8,8 +8,7 @@ midnight and one walking each day through its template blocks patient by patient
 carries from visit to visit and from block to block), working the queue of work items in each gap
 as it comes (whole items that fit before the next patient or the block's end), then after hours up
 to the budget. Work items wait in a priority queue in the contract's order: deferred notes before
-messages, oldest day first. Each provider-day has one pace factor, which scales the minutes of that
-day's notes and of the messages arriving that day.
+messages, oldest day first.
 
 The agreement tests (tests/test_oracle_agreement.py) and the speed benchmark (bench/bench_simulate.py)
 trust this file as the reference, so it is plain on purpose: one rule of the contract per place, in
@@ -111,7 +110,6 @@ class OracleRun:
         self.out = {name: np.zeros((len(clinic.providers), len(dates))) for name in OUTPUTS}
         self.panel = dict(zip(clinic.roster["provider_id"], clinic.roster["panel_size"]))
         self.week = weekly_blocks(clinic.templates)
-        self.paces = {}  # (provider index, day) -> the provider-day's pace factor
         for p_index, provider in enumerate(clinic.providers):
             queue = simpy.PriorityStore(self.env)
             self.env.process(self.inbox(p_index, provider, queue))
@@ -130,12 +128,6 @@ class OracleRun:
     def add(self, name: str, p_index: int, day: int, amount: float):
         self.out[name][p_index, day] += amount
 
-    def pace(self, p_index: int, day: int) -> float:
-        "The pace factor of a provider-day on its note and message minutes: lognormal with mean 1, drawn when first needed"
-        sigma = self.theta["day_pace_sigma"]
-        if (p_index, day) not in self.paces: self.paces[p_index, day] = lognormal(self.rng, math.exp(-sigma ** 2 / 2), sigma)
-        return self.paces[p_index, day]
-
     def blocks(self, provider: str, date: dt.date) -> list[Block]:
         "The provider's blocks on `date` by start time; none on holidays"
         if date in self.clinic.holidays: return []
@@ -153,7 +145,7 @@ class OracleRun:
                 self.add("messages_in", p_index, day, count)
                 for seq in range(count):
                     if rng.random() < th[f"delegation_{mtype}"]: continue  # handled by the team
-                    item = WorkItem(mtype, day, lognormal(rng, th[f"msg_minutes_{mtype}"], th["msg_minutes_sigma"]) * self.pace(p_index, day))
+                    item = WorkItem(mtype, day, lognormal(rng, th[f"msg_minutes_{mtype}"], th["msg_minutes_sigma"]))
                     queue.put(simpy.PriorityItem((1, day, t_index, seq), item))
                     self.trace(p_index, day, "queued", kind=mtype, minutes=item.minutes)
                     self.add("messages_to_provider", p_index, day, 1)
@@ -209,7 +201,7 @@ class OracleRun:
         if rng.random() < th["no_show_prob"]: return None
         self.add("arrived", p_index, day, 1)
         face = lognormal(rng, th["visit_minutes_median"], th["visit_minutes_sigma"])
-        note = lognormal(rng, th["note_minutes_median"], th["note_minutes_sigma"]) * self.pace(p_index, day)
+        note = lognormal(rng, th["note_minutes_median"], th["note_minutes_sigma"])
         return dict(face=face, note_inroom=th["note_inroom_fraction"] * note,
                     note_deferred=(1 - th["note_inroom_fraction"]) * note)
 

@@ -34,7 +34,7 @@ DETERMINISTIC = dict(
     **{f"msg_rate_{t}": 0.0 for t in MESSAGE_TYPES}, msg_dispersion=1.0,
     **{f"msg_minutes_{t}": 1.0 for t in MESSAGE_TYPES}, msg_minutes_sigma=0.0,
     **{f"delegation_{t}": 0.0 for t in MESSAGE_TYPES},
-    after_hours_cap_minutes=120.0, weekend_work_prob=0.0, day_pace_sigma=0.0)
+    after_hours_cap_minutes=120.0, weekend_work_prob=0.0)
 
 # The centre (prior medians) of the twin's parameter space, delegation centred on the example clinic's settings.
 TYPICAL = default_space(CLINIC).centre()

@@ -45,7 +45,6 @@ class Plan:
     slots: int # number of slots over all session days of all providers
     messages_per_rate: np.ndarray # (provider, date) float64: panel_size * weekday factor / 365
     slots_per_provider: np.ndarray # (provider,) int64: each provider's share of `slots` (the draws are provider-major)
-    slot_cell: np.ndarray # (slot,) int64: provider * len(dates) + date index of each slot
 
 def _as_date(value, what: str) -> dt.date:
     if isinstance(value, dt.datetime): return value.date()
@@ -84,8 +83,7 @@ def make_plan(clinic: Clinic, # providers, templates and holidays
     panel = clinic.roster["panel_size"].to_numpy(dtype=float)
     slots_per_cell = slots_per_weekday[:, weekday] * session
     return Plan(providers, dates, weekday, session, ptr, b[:, 0].copy(), b[:, 1].copy(), b[:, 2].copy(), b[:, 3].astype(bool),
-                int(slots_per_cell.sum()), panel[:, None] * np.asarray(WEEKDAY_FACTORS)[weekday][None, :] / 365.0, slots_per_cell.sum(1),
-                np.repeat(np.arange(slots_per_cell.size), slots_per_cell.ravel()))
+                int(slots_per_cell.sum()), panel[:, None] * np.asarray(WEEKDAY_FACTORS)[weekday][None, :] / 365.0, slots_per_cell.sum(1))
 
 # %% ../nbs/03_model.ipynb #d2def030
 @numba.njit(nogil=True, cache=True)
@@ -117,7 +115,7 @@ def _kept_lognormal(rng: np.random.Generator, keep: np.ndarray, median: float, s
     _fill_kept_lognormal(rng, keep, np.float32(median), np.float32(sigma), out)
     return out
 
-PROCESS_STREAMS = ("slots", "face", "note", "arrivals", "routing", "msg_minutes", "off_day", "day_pace")   # one child stream each, in this order
+PROCESS_STREAMS = ("slots", "face", "note", "arrivals", "routing", "msg_minutes", "off_day")   # one child stream each, in this order
 
 @dataclass
 class Draws:
@@ -130,7 +128,6 @@ class Draws:
     delegated: np.ndarray # (provider, date) int32 messages handled by the team
     msg_scale: np.ndarray # (message,) float32 exp(sigma * Z) per message to the provider; times the type median = minutes
     off_day_u: np.ndarray # (provider, date) float32 uniform: works on a day without sessions if < weekend_work_prob
-    pace: np.ndarray | None = None # (provider, date) float32 pace factor of the day (already applied to `note` and `msg_scale`)
 
 def _thresholds(th: dict) -> tuple[np.float32, np.float32]:
     "Uniform thresholds for booked and arrived, in float32 so that numpy and the kernel compare alike"
@@ -186,13 +183,10 @@ def draw_randoms(plan: Plan, # the clinic as arrays
     to_provider, delegated, keep = _route(arrivals, route_u, np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES]))
     msg_scale = _kept_lognormal(streams["msg_minutes"], keep, 1.0, th["msg_minutes_sigma"])
     off_day_u = streams["off_day"].random((P, T), dtype=np.float32)
-    pace = _lognormal(streams["day_pace"], P * T, np.exp(-th["day_pace_sigma"] ** 2 / 2), th["day_pace_sigma"])   # mean 1
-    note *= pace[plan.slot_cell[seen]]
-    msg_scale *= np.repeat(pace, to_provider.sum(2).ravel())
     if effects is not None:
         note *= _per_provider(_seen_per_provider(plan, seen), effects["note_minutes"])
         msg_scale *= _per_provider(to_provider.sum((1, 2)), effects["msg_minutes"])
-    return Draws(slot_u, face, note, intensity, to_provider, delegated, msg_scale, off_day_u, pace.reshape(P, T))
+    return Draws(slot_u, face, note, intensity, to_provider, delegated, msg_scale, off_day_u)
 
 # %% ../nbs/03_model.ipynb #16421de1
 _GAP, _AFTER_HOURS = 0, 1   # phases recorded for work items

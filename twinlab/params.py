@@ -271,9 +271,6 @@ def _params(delegation: dict) -> list[Param]:
           source="Sinsky 2016, doi:10.7326/M16-0961 (1-2 h/night); Arndt 2017, doi:10.1370/afm.2121 (86 min/weekday)"),
         P("weekend_work_prob", st.beta(5, 5), "probability", **prob, meaning="the provider works the inbox on a day without sessions",
           source="Arndt 2017, doi:10.1370/afm.2121 (51 min weekend EHR time)"),
-        P("day_pace_sigma", _lognormal(0.2, 0.5), "1", **nonneg, meaning="lognormal shape of a provider-day's pace (a mean-one factor on its note and message minutes)",
-          source="assumption (calibrated at tier 3); in-hours EHR time varies with SD 2.0 h on a mean of 4.4 h over physician-workdays, "
-                 "differences between physicians included (56 primary-care pediatricians, JMIR Med Inform 2022;10(5):e34787), which bounds it from above"),
     ]
     return out
 

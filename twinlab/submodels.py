@@ -262,7 +262,7 @@ def message_minutes_by_provider(inbox: pd.DataFrame, # the inbox table (as loade
                                 providers: list, # provider ids, roster order
                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(y, v, w) per provider: mean log active minutes less the clinic's mean of the type, its variance, messages; NaN where
-    undefined. The variance treats each day received as a cluster: messages of one day share the day's pace."""
+    undefined. The variance treats each day received as a cluster: messages of one day are not independent."""
     mine = inbox[(inbox["handled_by"] == "provider").fillna(False).to_numpy(bool) & (inbox["active_seconds"] > 0).fillna(False).to_numpy(bool)]
     x = np.log(mine["active_seconds"].to_numpy(float) / 60)
     resid = x - pd.Series(x).groupby(mine["message_type"].to_numpy()).transform("mean").to_numpy()

@@ -123,14 +123,6 @@ def _per_off_day(var): return lambda o, c: _ratio(_masked_sum(o, var, ~c.session
 def _off_days_with(var): return lambda o, c: _ratio(((o.v[var] > 0.5) & ~c.session).sum((1, 2)), (~c.session).sum())
 def _monthly_per_hour(col): return lambda o, c: _ratio(o.monthly[col], o.monthly["scheduled_hours"])
 def _q90_session(var): return lambda o, c: np.quantile(o.v[var][:, c.session], 0.9, axis=1)
-
-def _inside_day_cv(o: DayTotals, c: Context) -> np.ndarray:
-    "Mean over providers (with 2+ session days) of the coefficient of variation of in-hours EHR minutes across their session days"
-    x, m = o.v["ehr_minutes"] - o.v["ehr_outside_minutes"], c.session
-    n = m.sum(1)
-    mean = _ratio((x * m).sum(2), n)
-    sd = np.sqrt(_ratio((((x - mean[..., None]) * m) ** 2).sum(2), n - 1))
-    return np.nanmean(np.where(n >= 2, _ratio(sd, mean), np.nan), axis=1)
 _PER_HOUR, _PER_DAY = "minutes per scheduled hour", "minutes per day"
 
 SUMMARIES = (
@@ -157,8 +149,6 @@ SUMMARIES = (
     Summary("outside_q90_session_day", 3, "minutes", "90th percentile of after-hours EHR time on session days", ("ehr_outside_minutes",), _q90_session("ehr_outside_minutes")),
     Summary("ehr_per_off_day", 3, _PER_DAY, "EHR time per day without sessions", ("ehr_minutes",), _per_off_day("ehr_minutes")),
     Summary("off_days_with_ehr", 3, "share of days", "days without sessions with EHR work", ("ehr_minutes",), _off_days_with("ehr_minutes")),
-    Summary("ehr_inside_day_cv", 3, "1", "day-to-day coefficient of variation of in-hours EHR time (within providers, session days)",
-            ("ehr_minutes", "ehr_outside_minutes"), _inside_day_cv),
 )
 
 PER_VISIT_SUMMARIES = ("note_per_visit", "chart_review_per_visit", "order_per_visit", "face_per_visit")

@@ -112,7 +112,8 @@ def test_report_list_shows_each_parameter_with_its_default_kind_and_help():
     assert listing["simulation"]["draws"]["kind"] == "a whole number" and listing["clinic"]["start"]["default"] == "None"
 
 
-def test_sigterm_during_a_report_leaves_nothing_behind(tmp_path):
+@pytest.mark.parametrize("delay_s", [0.0, 0.3, 2.0])   # as the kernel starts (it must be ended, or it writes its files again); in its work
+def test_sigterm_during_a_report_leaves_nothing_behind(tmp_path, delay_s):
     import os
     import signal
     import time
@@ -123,10 +124,11 @@ def test_sigterm_during_a_report_leaves_nothing_behind(tmp_path):
     for _ in range(600):  # wait until the report runs (its temporary folder exists), at most 60 s
         if any(scratch.glob("twinlab-report-*")): break
         time.sleep(0.1)
-    time.sleep(2)  # inside the kernel's work: 3,000 parameter sets over 91 days take far longer than this
+    time.sleep(delay_s)  # 3,000 parameter sets over 91 days take far longer than 2 s
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM and err.strip().splitlines() == ["interrupted by SIGTERM: twinlab report stopped before it finished"], err
+    time.sleep(2)   # time for a kernel left running to write its files
     assert list(scratch.iterdir()) == []  # no partial executed notebook, no kernel files
     scratch.rmdir()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []  # no outputs and no lock

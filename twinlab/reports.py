@@ -155,15 +155,29 @@ class RunningPythonKernelManager(AsyncKernelManager):
     def _private_connection_file(self): return str(Path(tempfile.gettempdir())/f"twinlab-kernel-{secrets.token_hex(8)}.json")
 
 class _KernelManagerInFolder(RunningPythonKernelManager):
-    "A RunningPythonKernelManager whose connection file, and so its IPC sockets (named after it), live in `folder`"
-    folder = ""   # set per report by `_kernel_manager_in`
+    """A RunningPythonKernelManager whose connection file, and so its IPC sockets (named after it), live in `folder`, and
+    which lists itself in `started`, so that a report stopped by a signal can end a kernel that is still starting"""
+    folder = ""     # set per report by `_kernel_manager_in`
+    started = []    # likewise: the managers of the report
 
     @default("connection_file")
     def _connection_file_in_folder(self): return str(Path(self.folder)/f"kernel-{secrets.token_hex(4)}.json")
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.started.append(self)
+
 def _kernel_manager_in(folder: Path) -> type:
     "A kernel manager class for one report: its kernel files go into the report's private folder, which is removed on every exit"
-    return type("KernelManagerInFolder", (_KernelManagerInFolder,), {"folder": str(folder)})
+    return type("KernelManagerInFolder", (_KernelManagerInFolder,), {"folder": str(folder), "started": []})
+
+def _end_kernels(managers: list):
+    """Kill any kernel process of `managers` still running. A signal that stops a report while its kernel starts leaves
+    the kernel running, and the kernel then writes its connection file again, after the report's folder was removed"""
+    for km in managers:
+        process = getattr(km.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill(); process.wait()
 
 # %% ../nbs/09_reports.ipynb #1bc348d9
 def _jsonable(value):
@@ -294,10 +308,10 @@ def _in_own_event_loop(func, *args, **kwargs):
     return contextvars.Context().run(call)
 
 # %% ../nbs/09_reports.ipynb #b1818741
-def _run(nb: nbformat.NotebookNode, saved: Path, cwd: str | Path, timeout_s: float | None) -> str | None:
+def _run(nb: nbformat.NotebookNode, saved: Path, cwd: str | Path, timeout_s: float | None, manager: type) -> str | None:
     "Execute `nb` with papermill, saved to `saved` after every cell; None, or which cell failed and how"
     try: _in_own_event_loop(pm.execute_notebook, nb, str(saved), kernel_name=nb.metadata.kernelspec.name, progress_bar=False,
-                             kernel_manager_class=_kernel_manager_in(saved.parent), execution_timeout=timeout_s,
+                             kernel_manager_class=manager, execution_timeout=timeout_s,
                              resources={"metadata": {"path": str(cwd)}}, extra_arguments=_KERNEL_ARGUMENTS)
     except pm.PapermillExecutionError as e: return f"{_where(nb, e.cell_index)}: {e.ename}: {e.evalue}"
     except Exception as e:  # the kernel died, timed out or did not start: name the cell it was running, if any
@@ -314,9 +328,11 @@ def execute_report(nb: nbformat.NotebookNode, # a notebook from `prepare_report`
     "Execute a prepared report in a kernel of this Python and render it to HTML"
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="twinlab-report-") as tmp:
-        saved = Path(tmp)/"executed.ipynb"
-        failure = _run(nb, saved, cwd, timeout_s)
-        executed = nbformat.read(saved, as_version=4) if saved.exists() else nb
+        saved, manager = Path(tmp)/"executed.ipynb", _kernel_manager_in(Path(tmp))
+        try:
+            failure = _run(nb, saved, cwd, timeout_s, manager)
+            executed = nbformat.read(saved, as_version=4) if saved.exists() else nb
+        finally: _end_kernels(manager.started)
     executed.metadata.twinlab.update(duration_s=round(time.perf_counter() - start, 3), python=sys.executable,
                                      versions=environment_versions())
     return Outcome(executed, None if failure else to_html(executed, show_code), failure)

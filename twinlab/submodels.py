@@ -262,21 +262,22 @@ def message_minutes_by_provider(inbox: pd.DataFrame, # the inbox table (as loade
                                 providers: list, # provider ids, roster order
                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(y, v, w) per provider: mean log active minutes less the clinic's mean of the type, its variance, messages; NaN where
-    undefined. The variance treats each day received as a cluster: messages of one day are not independent."""
+    undefined. The variance treats each day received as a cluster: messages of one day are not independent (with
+    messages from one day only, their own spread is all there is)."""
     mine = inbox[(inbox["handled_by"] == "provider").fillna(False).to_numpy(bool) & (inbox["active_seconds"] > 0).fillna(False).to_numpy(bool)]
     x = np.log(mine["active_seconds"].to_numpy(float) / 60)
     resid = x - pd.Series(x).groupby(mine["message_type"].to_numpy()).transform("mean").to_numpy()
     provider = pd.Categorical(mine["provider_id"], categories=providers)
     g = pd.Series(resid).groupby(provider, observed=False)
-    n, mean = g.count().to_numpy(float), g.mean().to_numpy(float)
+    n, mean, iid = g.count().to_numpy(float), g.mean().to_numpy(float), g.var().to_numpy(float) / np.maximum(g.count().to_numpy(float), 1)
     days = pd.DataFrame({"p": provider.codes, "day": mine["received_at"].astype(str).str.slice(0, 10).to_numpy(), "r": resid, "one": 1.0})
     per_day = days.groupby(["p", "day"])[["r", "one"]].sum()
     p = per_day.index.get_level_values("p")
     dev2 = (per_day["r"].to_numpy() - mean[p] * per_day["one"].to_numpy()) ** 2
     D = np.bincount(p, minlength=len(providers)).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        v = D / (D - 1) * np.bincount(p, weights=dev2, minlength=len(providers)) / n ** 2
-    ok = (n >= 2) & (D >= 2) & (v > 0)
+        v = np.where(D >= 2, D / (D - 1) * np.bincount(p, weights=dev2, minlength=len(providers)) / n ** 2, iid)
+    ok = (n >= 2) & (v > 0)
     return np.where(ok, mean, np.nan), np.where(ok, v, np.nan), n
 
 # %% ../nbs/07a_submodels.ipynb #dce63db3

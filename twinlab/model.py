@@ -100,22 +100,7 @@ def _lognormal(rng: np.random.Generator, n: int, median: float, sigma: float) ->
     z *= np.float32(median)
     return z
 
-@numba.njit(nogil=True, cache=True)
-def _fill_kept_lognormal(rng, keep, median, sigma, out):
-    "One normal per item of `keep`; out gets median * exp(sigma * Z) (float32) of the kept ones, in order"
-    j = 0
-    for i in range(keep.size):
-        z = np.float32(rng.standard_normal())
-        if keep[i]:
-            out[j] = median * np.exp(sigma * z); j += 1
-
-def _kept_lognormal(rng: np.random.Generator, keep: np.ndarray, median: float, sigma: float) -> np.ndarray:
-    "float32 median * exp(sigma * Z) for the kept items, drawing a normal for every item (so that each item keeps its number)"
-    out = np.empty(int(np.count_nonzero(keep)), np.float32)
-    _fill_kept_lognormal(rng, keep, np.float32(median), np.float32(sigma), out)
-    return out
-
-PROCESS_STREAMS = ("slots", "face", "note", "arrivals", "routing", "msg_minutes", "off_day")   # one child stream each, in this order
+PROCESS_STREAMS = ("slots", "face", "note", "arrivals", "messages", "off_day")   # one child stream each, in this order
 
 @dataclass
 class Draws:
@@ -143,23 +128,29 @@ def _seen_per_provider(plan: Plan, seen: np.ndarray) -> np.ndarray:
     return np.diff(running[np.r_[0, np.cumsum(plan.slots_per_provider)]])
 
 @numba.njit(nogil=True, cache=True)
-def _route_messages(counts, route_u, share, keep, kept):
-    "Per message: it reaches the provider if its uniform is at least its type's share; per cell: how many do (one pass)"
-    i = 0
+def _route_messages(rng, counts, share, z, kept):
+    """Per arriving message, in cell order, a routing uniform and a normal: it reaches the provider if the uniform is at
+    least its type's share, and then its normal goes to `z`; per cell, how many reach the provider. Returns len of z used."""
+    j = 0
     for c in range(counts.size):
         threshold = share[c % share.size]
         n = 0
         for _ in range(counts[c]):
-            keep[i] = route_u[i] >= threshold
-            n += keep[i]; i += 1
+            u = rng.random()
+            normal = rng.standard_normal()
+            if u >= threshold:
+                z[j] = normal; j += 1; n += 1
         kept[c] = n
+    return j
 
-def _route(arrivals: np.ndarray, route_u: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Messages to the provider per (provider, date, type), delegated per (provider, date), and which arriving messages (in cell order) reach the provider"
-    keep, kept = np.empty(route_u.size, np.bool_), np.empty(arrivals.size, np.int32)
-    _route_messages(arrivals.ravel(), route_u, share.astype(np.float32), keep, kept)
+def _route(rng: np.random.Generator, arrivals: np.ndarray, share: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Messages to the provider per (provider, date, type), delegated per (provider, date), and exp(sigma * Z) of each message to the provider"
+    z, kept = np.empty(int(arrivals.sum()), np.float32), np.empty(arrivals.size, np.int32)
+    z = z[:_route_messages(rng, arrivals.ravel(), share, z, kept)]
+    z *= np.float32(sigma)
+    np.exp(z, out=z)
     to_provider = kept.reshape(arrivals.shape)
-    return to_provider, (arrivals.sum(2) - to_provider.sum(2)).astype(np.int32), keep
+    return to_provider, (arrivals.sum(2) - to_provider.sum(2)).astype(np.int32), z
 
 def draw_randoms(plan: Plan, # the clinic as arrays
                  th: dict, # one parameter set: name -> float
@@ -171,17 +162,15 @@ def draw_randoms(plan: Plan, # the clinic as arrays
     P, T = plan.session.shape
     slot_u = streams["slots"].random(plan.slots, dtype=np.float32)
     seen = slot_u < _thresholds(th)[1]
-    face = _kept_lognormal(streams["face"], seen, th["visit_minutes_median"], th["visit_minutes_sigma"])
-    note = _kept_lognormal(streams["note"], seen, th["note_minutes_median"], th["note_minutes_sigma"])
+    face = _lognormal(streams["face"], int(np.count_nonzero(seen)), th["visit_minutes_median"], th["visit_minutes_sigma"])
+    note = _lognormal(streams["note"], face.size, th["note_minutes_median"], th["note_minutes_sigma"])
     k = th["msg_dispersion"]
     rates = np.array([th[f"msg_rate_{t}"] for t in MESSAGE_TYPES])
     per_rate = plan.messages_per_rate if effects is None else plan.messages_per_rate * effects["msg_rate"][:, None]
     intensity = streams["arrivals"].standard_gamma(k, size=(P, T, 4)) * (per_rate[:, :, None] * (rates / k))
     arrivals = streams["arrivals"].poisson(intensity)
-    n = int(arrivals.sum())
-    route_u = streams["routing"].random(n, dtype=np.float32)
-    to_provider, delegated, keep = _route(arrivals, route_u, np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES]))
-    msg_scale = _kept_lognormal(streams["msg_minutes"], keep, 1.0, th["msg_minutes_sigma"])
+    to_provider, delegated, msg_scale = _route(streams["messages"], arrivals, np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES]),
+                                               th["msg_minutes_sigma"])
     off_day_u = streams["off_day"].random((P, T), dtype=np.float32)
     if effects is not None:
         note *= _per_provider(_seen_per_provider(plan, seen), effects["note_minutes"])

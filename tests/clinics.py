@@ -1,8 +1,12 @@
 """Clinics the tests build in code, so that no test needs a file outside the repository."""
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 from twinlab.clinic import Clinic
+from twinlab.synth import virtual_clinic
+
+TABLES = ("roster", "templates", "appointments", "inbox", "audit_log", "monthly")   # the tables a virtual clinic writes
 
 
 def denver_clinic(providers: int = 3) -> Clinic:
@@ -15,3 +19,10 @@ def denver_clinic(providers: int = 3) -> Clinic:
     return dataclasses.replace(example, name="Denver test clinic", timezone="America/Denver", start=dt.date(2026, 9, 28),
                                end=dt.date(2026, 10, 23), holidays=frozenset({dt.date(2026, 10, 12)}),
                                roster=roster.reset_index(drop=True), templates=templates.reset_index(drop=True), source="tests")
+
+
+def csv_clinic(folder: Path, seed: int, days: int) -> Path:
+    "A virtual Denver clinic (`denver_clinic`) written to `folder` with every table as CSV, without its truth.json"
+    virtual_clinic(folder, denver_clinic(), seed=seed, days=days, formats={t: "csv" for t in TABLES})
+    (folder / "truth.json").unlink()
+    return folder

@@ -20,11 +20,9 @@ from hypothesis import strategies as st
 
 from twinlab.core import DataError
 from twinlab.data import load_clinic, validation_report
-from twinlab.synth import virtual_clinic
 
-from tests.clinics import denver_clinic
+from tests.clinics import TABLES, csv_clinic
 
-TABLES = ("roster", "templates", "appointments", "inbox", "audit_log", "monthly")
 HOSTILE = ["", " ", "NaN", "null", "-1", "0", "-0.5", "1e309", "99999999999999999999", "1.5", "abc", "é", "\x00", "💥", ",", '"', "'",
            "2026-13-45T25:61:00", "2026-03-08T02:30:00", "2026-11-01T01:30:00", "1677-01-01T00:00:00", "2262-04-12T00:00:00",
            "9999-12-31T23:59:59", "2026-09-28T08:00:00+25:00", "2026-09-27T23:59:59-06:00", "2026-10-30T08:00:00", "08:00", "24:00",
@@ -41,10 +39,7 @@ YAMLS = ["name: X\n", "::: not yaml :::\n  - [", "- a list\n", "name: X\ntimezon
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("fuzz") / "clinic"
-    virtual_clinic(folder, denver_clinic(), seed=1, days=2, formats={t: "csv" for t in TABLES})
-    (folder / "truth.json").unlink()
-    return folder
+    return csv_clinic(tmp_path_factory.mktemp("fuzz") / "clinic", seed=1, days=2)
 
 
 def rows_of(path: Path) -> list[list[str]] | None:

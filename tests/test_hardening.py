@@ -17,12 +17,10 @@ import pytest
 
 from twinlab.cli import main
 from twinlab.core import YAML_MAX_ALIASES, YAML_MAX_BYTES
-from twinlab.synth import virtual_clinic
 
-from tests.clinics import denver_clinic
+from tests.clinics import csv_clinic
 
 TWINLAB = str(Path(sys.executable).with_name("twinlab"))
-TABLES = ("roster", "templates", "appointments", "inbox", "audit_log", "monthly")
 SALT = "a-test-salt-of-32-characters-0001"
 
 
@@ -32,10 +30,7 @@ def run(*args, env=None):
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("hardening") / "clinic"
-    virtual_clinic(folder, denver_clinic(), seed=4, days=7, formats={t: "csv" for t in TABLES})
-    (folder / "truth.json").unlink()
-    return folder
+    return csv_clinic(tmp_path_factory.mktemp("hardening") / "clinic", seed=4, days=7)
 
 
 @pytest.fixture

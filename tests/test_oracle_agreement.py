@@ -279,9 +279,10 @@ def test_queue_rules_hold_on_a_random_month():
     rank = {"note": (0, 0)} | {t: (1, i) for i, t in enumerate(MESSAGE_TYPES)}
     for (provider, date), events in days.items():
         done = [e for e in events if e["event"] == "done"]
-        segments = defaultdict(list)  # number of gaps started before the item (after-hours items: all of them)
-        for e in events:
-            if e["event"] == "done": segments[sum(g["event"] == "gap" and g["minute"] <= e["minute"] for g in events), e["phase"]].append(e)
+        segments, gaps_so_far = defaultdict(list), 0   # items by the gap they were done in (after-hours items: one segment)
+        for e in events:   # in the order they happened
+            gaps_so_far += e["event"] == "gap"
+            if e["event"] == "done": segments[gaps_so_far, e["phase"]].append(e)
         for segment in segments.values():
             keys = [(rank[e["kind"]][0], e["created"], rank[e["kind"]][1]) for e in segment]
             assert keys == sorted(keys), (provider, date)

@@ -64,10 +64,10 @@ def test_each_providers_posterior_predictive_matches_its_own_data(unequal):
 
 
 def test_estimated_effects_follow_the_true_ones(unequal):
-    "Relative to the clinic, the posterior mean factors order the providers as the truth does (Spearman > 0.8 for the three identified effects)"
+    "Relative to the clinic, the posterior mean factors order the providers as the truth does (Spearman > 0.8 for the four identified effects)"
     data, truth, _, post = unequal
     from scipy.stats import spearmanr
-    for name in ("note_minutes", "msg_minutes", "msg_rate"):
+    for name in ("note_minutes", "visit_ehr", "msg_minutes", "msg_rate"):
         est = post.draws[f"effect_{name}"].mean("draw").values
         true = np.array([truth[f"effect_{name}"][p] for p in data.clinic.providers])
         assert spearmanr(est, true).statistic > 0.8, (name, est.round(2), true.round(2))

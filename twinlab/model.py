@@ -430,10 +430,9 @@ def _visit_table(plan: Plan, th: dict, r: Draws, rec: Records, effects: dict | N
     v["start_minute"] = per_visit(rec.visit_start)
     v["face_minutes"] = per_visit(r.face)
     v["inroom_note_minutes"] = per_visit(th["note_inroom_fraction"] * r.note.astype(float))
-    factor = np.ones(len(plan.providers)) if effects is None else effects["visit_ehr"]
-    per_slot = np.repeat(factor, plan.slots_per_provider)[seen]
-    v["chart_review_minutes"] = per_visit(th["chart_review_minutes"] * per_slot)
-    v["order_minutes"] = per_visit(th["order_minutes"] * per_slot)
+    factor = _per_provider(_seen_per_provider(plan, seen), np.ones(len(plan.providers)) if effects is None else effects["visit_ehr"])
+    v["chart_review_minutes"] = per_visit(th["chart_review_minutes"] * factor)
+    v["order_minutes"] = per_visit(th["order_minutes"] * factor)
     v["inroom_minutes"] = v["inroom_note_minutes"] + v["chart_review_minutes"] + v["order_minutes"]
     v["end_minute"] = per_visit(rec.visit_end)
     return v
@@ -486,8 +485,9 @@ def simulate_events(clinic: Clinic, # providers, templates, holidays
     th = dict(zip(default_space().names, table[0]))
     P, T = plan.session.shape
     fout, iout = np.empty((len(FLOAT_OUTPUTS), 1, P, T), np.float32), np.empty((len(COUNT_OUTPUTS), 1, P, T), np.int32)
-    r, rec = run_draw(plan, th, rng, fout[:, 0], iout[:, 0], record=True, effects=_effects_of(effects, 0))
-    visits = _visit_table(plan, th, r, rec, _effects_of(effects, 0))
+    own = _effects_of(effects, 0)
+    r, rec = run_draw(plan, th, rng, fout[:, 0], iout[:, 0], record=True, effects=own)
+    visits = _visit_table(plan, th, r, rec, own)
     items = _item_table(plan, th, r, rec, visits, rng.spawn(1)[0])
     totals = _dataset(plan, ids, table, fout, iout, seed, clinic, f"Simulated workload: {clinic.name}", effects)
     return SimulatedEvents(totals, visits, items)

@@ -250,13 +250,20 @@ def ratio_of_sums(num: np.ndarray, # (provider, date) numerator, e.g. note minut
                   den: np.ndarray, # (provider, date) denominator, e.g. patients seen
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "(y, v, w) per provider: log of sum(num) / sum(den), its delta-method variance with dates as units, and sum(den); NaN where undefined"
-    num, den = np.asarray(num, float), np.asarray(den, float)
-    T, w, total = num.shape[1], den.sum(1), num.sum(1)
+    r, var, w = _ratio_variance(num, den)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = total / w
-        v = T / (T - 1) * ((num - r[:, None] * den) ** 2).sum(1) / (w * r) ** 2 if T > 1 else np.full(len(w), np.nan)
-        ok = (w > 0) & (total > 0) & (v > 0)
+        v = var / r ** 2
+        ok = (w > 0) & (r > 0) & (v > 0)
         return np.where(ok, np.log(r), np.nan), np.where(ok, v, np.nan), w
+
+def _ratio_variance(num: np.ndarray, den: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "(r, var(r), sum(den)) per row: the ratio of sums over the columns (the units) and its delta-method variance"
+    num, den = np.asarray(num, float), np.asarray(den, float)
+    T, w = num.shape[1], den.sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = num.sum(1) / w
+        var = T / (T - 1) * ((num - r[:, None] * den) ** 2).sum(1) / w ** 2 if T > 1 else np.full(len(w), np.nan)
+    return r, var, w
 
 def message_minutes_by_provider(inbox: pd.DataFrame, # the inbox table (as loaded)
                                 providers: list, # provider ids, roster order
@@ -268,15 +275,11 @@ def message_minutes_by_provider(inbox: pd.DataFrame, # the inbox table (as loade
     x = np.log(mine["active_seconds"].to_numpy(float) / 60)
     resid = x - pd.Series(x).groupby(mine["message_type"].to_numpy()).transform("mean").to_numpy()
     provider = pd.Categorical(mine["provider_id"], categories=providers)
-    g = pd.Series(resid).groupby(provider, observed=False)
-    n, mean, iid = g.count().to_numpy(float), g.mean().to_numpy(float), g.var().to_numpy(float) / np.maximum(g.count().to_numpy(float), 1)
-    days = pd.DataFrame({"p": provider.codes, "day": mine["received_at"].astype(str).str.slice(0, 10).to_numpy(), "r": resid, "one": 1.0})
-    per_day = days.groupby(["p", "day"])[["r", "one"]].sum()
-    p = per_day.index.get_level_values("p")
-    dev2 = (per_day["r"].to_numpy() - mean[p] * per_day["one"].to_numpy()) ** 2
-    D = np.bincount(p, minlength=len(providers)).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where(D >= 2, D / (D - 1) * np.bincount(p, weights=dev2, minlength=len(providers)) / n ** 2, iid)
+    per_day = pd.DataFrame({"resid": resid, "messages": 1.0}).groupby(
+        [provider, mine["received_at"].astype(str).str.slice(0, 10).to_numpy()], observed=False).sum()
+    mean, clustered, n = _ratio_variance(*(per_day[c].unstack(fill_value=0).to_numpy() for c in ("resid", "messages")))
+    iid = pd.Series(resid).groupby(provider, observed=False).var().to_numpy() / np.maximum(n, 1)
+    v = np.where((per_day["messages"].unstack(fill_value=0).to_numpy() > 0).sum(1) >= 2, clustered, iid)
     ok = (n >= 2) & (v > 0)
     return np.where(ok, mean, np.nan), np.where(ok, v, np.nan), n
 

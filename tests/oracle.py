@@ -184,12 +184,12 @@ class OracleRun:
                 slot_start = start + slot * block.slot_minutes
                 visit = self.attend(p_index, day, block, slot)
                 if visit is None: continue
-                if env.now < slot_start:  # waiting for the patient: a gap
-                    yield from self.work_gap(p_index, day, queue, slot_start)
+                if env.now < slot_start:  # waiting for the patient: a gap, of which a share is for the queue
+                    yield from self.work_gap(p_index, day, queue, slot_start, self.theta["gap_work_share"])
                 yield from self.see(p_index, day, block, slot, visit, queue)
                 last_visit_end = env.now
-        if ends_run and env.now < end:  # the rest of the run of blocks (a desk block is all gap)
-            yield from self.work_gap(p_index, day, queue, end)
+        if ends_run and env.now < end:  # the rest of the run of blocks (all of a desk block is for the queue)
+            yield from self.work_gap(p_index, day, queue, end, self.theta["gap_work_share"] if block.kind == "patient" else 1.0)
         if last_visit_end is not None:
             self.add("overrun_minutes", p_index, day, max(0.0, last_visit_end - end))
 
@@ -219,12 +219,14 @@ class OracleRun:
         self.trace(p_index, day, "queued", kind="note", minutes=visit["note_deferred"])
 
     # ---- working the queue
-    def work_gap(self, p_index: int, day: int, queue: simpy.PriorityStore, until: float):
-        "Whole items from the head of the queue while the next one fits before `until`; then wait for `until`"
+    def work_gap(self, p_index: int, day: int, queue: simpy.PriorityStore, until: float, share: float):
+        "Whole items from the head of the queue while the next one fits in `share` of the time to `until`; then wait for `until`"
         self.trace(p_index, day, "gap", minutes=until - self.env.now)
-        while queue.items and self.env.now + queue.items[0].item.minutes <= until:
+        budget, used = share * (until - self.env.now), 0.0
+        while queue.items and used + queue.items[0].item.minutes <= budget:
             entry = yield queue.get()
             yield self.env.timeout(entry.item.minutes)
+            used += entry.item.minutes
             self.done(p_index, day, entry.item, "gap")
         yield self.env.timeout(until - self.env.now)
 

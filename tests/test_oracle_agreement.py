@@ -34,7 +34,7 @@ DETERMINISTIC = dict(
     **{f"msg_rate_{t}": 0.0 for t in MESSAGE_TYPES}, msg_dispersion=1.0,
     **{f"msg_minutes_{t}": 1.0 for t in MESSAGE_TYPES}, msg_minutes_sigma=0.0,
     **{f"delegation_{t}": 0.0 for t in MESSAGE_TYPES},
-    after_hours_cap_minutes=120.0, weekend_work_prob=0.0)
+    after_hours_cap_minutes=120.0, weekend_work_prob=0.0, gap_work_share=1.0)
 
 # The centre (prior medians) of the twin's parameter space, delegation centred on the example clinic's settings.
 TYPICAL = default_space(CLINIC).centre()
@@ -76,6 +76,8 @@ ONE_HOUR = (0, "08:00", "09:00", 20, "patient")  # Monday, three 20-min slots
 TIMELINES = {  # name: (clinic, theta, days) of each hand-computed case below
     "visit_chain": (clinic_of(ONE_HOUR, (0, "10:00", "11:30", 30, "patient"), (0, "12:00", "12:20", 20, "desk")), DETERMINISTIC, 1),
     "exact_fit": (clinic_of((0, "08:00", "09:30", 30, "patient")), DETERMINISTIC, 1),
+    "half_of_each_gap": (clinic_of((0, "08:00", "09:30", 30, "patient"), (0, "10:00", "10:20", 20, "desk")),
+                         DETERMINISTIC | {"gap_work_share": 0.5}, 1),
     "late_into_next_block": (clinic_of(ONE_HOUR, (0, "09:00", "10:00", 20, "patient")), DETERMINISTIC, 1),
     "gaps_are_not_pooled": (clinic_of((0, "08:00", "09:30", 30, "patient")),
                             DETERMINISTIC | {"visit_minutes_median": 12.0, "note_minutes_median": 16.0}, 1),
@@ -117,6 +119,16 @@ def test_an_item_that_fills_a_gap_exactly_fits():
     ds, log = run_timeline("exact_fit")
     assert [e["phase"] for e in log if e["event"] == "done"] == ["gap"] * 3
     assert totals(ds, 0)["ehr_outside_minutes"] == 0
+
+
+def test_only_a_share_of_a_patient_gap_is_for_the_queue():
+    # As `exact_fit`, with half of each gap in a patient block for the queue: the three 5-min gaps (two before a
+    # patient, one at the end of the block) have 2.5 min each, so no note fits; the desk block 10:00-10:20 is all for
+    # the queue and takes the three notes.
+    ds, log = run_timeline("half_of_each_gap")
+    assert [e["minutes"] for e in log if e["event"] == "gap"] == [5, 5, 5, 20]
+    assert [e["event"] for e in log if e["event"] in ("gap", "done")] == ["gap"] * 4 + ["done"] * 3
+    assert totals(ds, 0)["ehr_outside_minutes"] == 0 and totals(ds, 0)["note_minutes"] == 3 * 5 + 3 * 5
 
 
 def test_lateness_carries_into_the_next_block():

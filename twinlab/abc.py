@@ -21,7 +21,7 @@ from .posterior import ess
 from .summaries import SummaryTargets
 
 # %% auto #0
-__all__ = ['RIDGE_ALPHAS', 'link', 'unlink', 'LinkedPrior', 'Projection', 'fit_projection', 'regression_adjust',
+__all__ = ['RIDGE_ALPHAS', 'MEAN_OF', 'link', 'unlink', 'LinkedPrior', 'Projection', 'fit_projection', 'regression_adjust',
            'weighted_moments', 'ABCProblem', 'pilot', 'screen', 'Population', 'PopulationSampler', 'SMCABC',
            'kernel_covariance', 'importance_weights', 'StoppingRule', 'run_abc', 'smc_sampler']
 
@@ -124,15 +124,25 @@ def weighted_moments(x: np.ndarray, # (n, d) values
     m = (w[:, None] * x).sum(0)
     return m, np.sqrt((w[:, None] * (x - m) ** 2).sum(0))
 
+MEAN_OF = {"note_minutes_median": ("note_minutes_mean", "note_minutes_sigma")}   # log-normal median -> (its measured mean, its shape)
+
 @dataclass(frozen=True)
 class ABCProblem:
     "What the SMC-ABC calibrates: its parameters, draws of the others, and the summaries to match"
     targets: SummaryTargets # the summaries, their observed values and how to simulate them
     space: ParamSpace # all parameters
     abc: tuple # names of the parameters calibrated by ABC
-    direct: dict # name -> (M,) draws of the other parameters (sub-model posteriors, or priors)
+    direct: dict # name -> (M,) draws of the other parameters (sub-model posteriors, or priors), and of measured means (`MEAN_OF`)
     projection: Projection | None = None # semi-automatic summaries, fitted on the pilot
     workers: int | None = None # threads (results do not depend on it)
+
+    def with_medians(self, values: dict, # name -> (D,) values of every parameter but the medians set from measured means
+                    ) -> dict:
+        "`values` with each log-normal median whose mean was measured set to mean × exp(-sigma² / 2) (`MEAN_OF`), the means dropped"
+        out = {n: v for n, v in values.items() if n in self.space}
+        for median, (mean, sigma) in MEAN_OF.items():
+            if mean in values: out[median] = values[mean] * np.exp(-np.square(out[sigma]) / 2)
+        return out
 
     def run(self, abc_values: np.ndarray, # (D, len(abc)) parameter values
             seed: int, # the batch's seed
@@ -142,9 +152,8 @@ class ABCProblem:
         D, names = len(abc_values), self.space.names
         direct = np.column_stack(list(self.direct.values())) if self.direct else np.zeros((1, 0))
         chosen = direct[rng.integers(len(direct), size=D)]
-        theta = np.empty((D, len(names)))
-        for j, n in enumerate(self.abc): theta[:, names.index(n)] = abc_values[:, j]
-        for j, n in enumerate(self.direct): theta[:, names.index(n)] = chosen[:, j]
+        values = self.with_medians({n: abc_values[:, j] for j, n in enumerate(self.abc)} | {n: chosen[:, j] for j, n in enumerate(self.direct)})
+        theta = np.column_stack([values[n] for n in names])
         s, _ = self.targets.simulate(theta, rng, self.workers)
         return np.column_stack([s, chosen])
 
@@ -356,7 +365,7 @@ def _final(problem: ABCProblem, pop: Population, x: np.ndarray) -> dict:
     "The adjusted ABC draws with the direct draws each simulation used, and the weights"
     K = len(problem.targets.observed)
     values = {n: x[:, j] for j, n in enumerate(problem.abc)} | {n: pop.outputs[:, K + j] for j, n in enumerate(problem.direct)}
-    return {"values": values, "weights": pop.weights}
+    return {"values": problem.with_medians(values), "weights": pop.weights}
 
 def smc_sampler(problem: ABCProblem, # the problem, with its projection
                 first_quantile: float = 0.1, # share of the first round's prior simulations kept

@@ -19,7 +19,7 @@ import xarray as xr
 from statsmodels.tools.sm_exceptions import ModelWarning
 from tqdm import tqdm
 
-from .abc import ABCProblem, StoppingRule, pilot as fit_pilot, run_abc, screen, smc_sampler
+from .abc import MEAN_OF, ABCProblem, StoppingRule, pilot as fit_pilot, run_abc, screen, smc_sampler
 from .checks import model_discrepancy, posterior_checks
 from .clinic import Clinic
 from .core import CalibrationError, SeedLike, SpecError, check_count, resolve_seed, shipped_path, spawn_generators
@@ -34,8 +34,7 @@ from .summaries import SummaryTargets, literature_targets_of, observed_targets, 
 _all_ = ["Posterior"]   # re-exported: `from twinlab.calibrate import calibrate, Posterior` keeps working
 
 # %% auto #0
-__all__ = ['NEEDED', 'AFTER_HOURS_REPLICATES', 'MAX_REFITS', 'calibration_targets', 'abc_problem', 'expected_after_hours',
-           'provider_effect_draws', 'calibrate', 'Posterior']
+__all__ = ['NEEDED', 'MAX_REFITS', 'calibration_targets', 'abc_problem', 'provider_effect_draws', 'calibrate', 'Posterior']
 
 # %% ../nbs/07_calibrate.ipynb #3db6a03f
 NEEDED = ("a monthly table (tier 1: provider_id, month, clinic_days, scheduled_hours, ehr_minutes, ehr_outside_minutes, note_minutes, "
@@ -81,11 +80,13 @@ def abc_problem(data: ClinicData, # the clinic's data (at the tier to use)
                 workers: int | None = None, # threads
                ) -> tuple[ABCProblem, dict]:
     "The ABC problem after the pilot's screening, and how each parameter is estimated"
-    direct = {k: v for s in submodels for k, v in s.draws.items() if k in space}
+    direct = {k: v for s in submodels for k, v in s.draws.items() if k in space or k in {m for m, _ in MEAN_OF.values()}}
     if not targets.summaries and not direct:
         raise CalibrationError(f"no usable table for {data.clinic.name!r}: {_found(data)}, but none gives a statistic to calibrate to; needed: {NEEDED}")
-    methods = {n: next(s.name for s in submodels if n in s.draws) for n in direct}
-    problem = ABCProblem(targets, space, tuple(n for n in space.names if n not in direct), direct, workers=workers)
+    medians = {m: f"{sigma} and the measured mean ({next(s.name for s in submodels if mean in s.draws)}): median = mean × exp(-sigma² / 2)"
+               for m, (mean, sigma) in MEAN_OF.items() if mean in direct}
+    methods = {n: next(s.name for s in submodels if n in s.draws) for n in direct if n in space} | medians
+    problem = ABCProblem(targets, space, tuple(n for n in space.names if n not in direct and n not in medians), direct, workers=workers)
     if not (targets.summaries and problem.abc):
         methods |= {n: f"prior: no tier-{data.tier} summary to calibrate to" for n in problem.abc}
         prior = {n: space[n].prior.rvs(size=4000, random_state=rng) for n in problem.abc}
@@ -96,7 +97,8 @@ def abc_problem(data: ClinicData, # the clinic's data (at the tier to use)
     methods |= {n: f"prior: the tier-{data.tier} summaries do not inform it (adjusted R^2 {max(r2_of[n], 0):.2f} < {min_r2} on pilot simulations)"
                 for n in dropped}
     with_sd = "" if targets.discrepancy is None else f", {int((targets.discrepancy > 0).sum())} with a model discrepancy"
-    return problem, methods | {n: f"SMC-ABC on {len(targets.summaries)} tier-{data.tier} summaries{with_sd}" for n in problem.abc}
+    return problem, methods | {n: f"SMC-ABC on {len(targets.summaries)} tier-{data.tier} summaries{with_sd}" for n in problem.abc} | {
+        m: how.replace(MEAN_OF[m][1], f"{MEAN_OF[m][1]} (SMC-ABC)" if MEAN_OF[m][1] in problem.abc else MEAN_OF[m][1]) for m, how in medians.items()}
 
 # %% ../nbs/07_calibrate.ipynb #bdcfdc76
 _ROUND_VARIABLES = {"threshold": ("1", "ABC distance threshold (projected summaries, in prior sds)"),
@@ -136,23 +138,9 @@ def _not_converged(post: Posterior, data: ClinicData, why: str, strict: bool):
     raise err
 
 # %% ../nbs/07_calibrate.ipynb #d7f75ef6
-AFTER_HOURS_REPLICATES = 20   # simulations averaged for the expected after-hours minutes: their mean is within ~2% over 13 weeks
-
 def _clinic_level(post: Posterior) -> dict:
     "Posterior mean of every parameter"
     return {n: float((post.draws[n].values * post.weights).sum()) for n in post.space.names}
-
-def expected_after_hours(clinic: Clinic, # the clinic
-                         theta: dict, # one parameter set, with effect_<name> as dicts provider -> factor
-                         rng: np.random.Generator, # stream of the simulations' seed
-                         workers: int | None = None, # threads
-                        ) -> np.ndarray:
-    "(provider, date) the model's mean after-hours minutes over AFTER_HOURS_REPLICATES simulations of `theta`"
-    scalars = xr.Dataset({k: ("draw", np.full(AFTER_HOURS_REPLICATES, v)) for k, v in theta.items() if not k.startswith("effect_")})
-    effects = {k: xr.DataArray(np.tile(list(v.values()), (AFTER_HOURS_REPLICATES, 1)), dims=("draw", "provider"), coords={"provider": list(v)})
-               for k, v in theta.items() if k.startswith("effect_")}
-    sim = simulate(clinic, scalars.assign(effects), seed=int(rng.integers(2**62)), workers=workers)
-    return sim["ehr_outside_minutes"].mean("draw").transpose("provider", "date").values.astype(float)
 
 def provider_effect_draws(data: ClinicData, # the clinic's data (at the tier used)
                           post: Posterior, # the calibrated clinic-level parameters
@@ -162,10 +150,8 @@ def provider_effect_draws(data: ClinicData, # the clinic's data (at the tier use
     "effect_<name> on (draw, provider) and effect_sd_<name> on draw, one draw per particle of `post`"
     n, providers = post.draws.sizes["draw"], data.clinic.providers
     fits = provider_effects(data, n, rng)
-    if "audit_log" in data.tables:
-        theta = _clinic_level(post) | {f.effect.var: dict(zip(providers, f.draws.mean(0))) for f in fits.values()}
-        fit = after_hours_effect(data, expected_after_hours(data.clinic, theta, rng, workers), n, rng)
-        if fit is not None: fits["after_hours_cap"] = fit
+    if "audit_log" in data.tables and (fit := after_hours_effect(data, n, rng)) is not None:
+        fits["after_hours_cap"] = dataclasses.replace(fit, draws=fit.draws / post.draws["after_hours_cap_minutes"].values[:, None])
     prior = population_effects(providers, {e.name: np.full(n, e.sd) for e in PROVIDER_EFFECTS}, rng)
     out = {}
     for e in PROVIDER_EFFECTS:
@@ -274,7 +260,7 @@ def _fit(data: ClinicData, space: ParamSpace, targets: SummaryTargets, *, submod
         final, rounds, converged, why = run_abc(problem, smc_sampler(problem, *engine.sampler), engine.particles, engine.rule, r_abc, on_round)
     else:
         pick = r_abc.integers(len(next(iter(problem.direct.values()))), size=engine.particles)
-        final = {"values": {n: v[pick] for n, v in problem.direct.items()}, "weights": np.ones(engine.particles)}
+        final = {"values": problem.with_medians({n: v[pick] for n, v in problem.direct.items()}), "weights": np.ones(engine.particles)}
         rounds, converged, why = [], True, "nothing left to ABC: every parameter comes from a sub-model or keeps its prior"
     post = _posterior(data, space, final, rounds, converged, why, methods, targets, submodels, seed)
     if engine.checks and targets.summaries:

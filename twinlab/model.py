@@ -183,7 +183,7 @@ _GAP, _AFTER_HOURS = 0, 1   # phases recorded for work items
 @numba.njit(nogil=True, cache=True)
 def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, block_patient,  # the plan
             slot_u, booked_below, arrived_below, face, note, msg, msg_median, delegated, to_provider, off_day_u,  # the draws
-            inroom_fraction, chart_minutes, order_minutes, cap_minutes, off_day_prob,  # parameters (chart, order and cap minutes per provider)
+            inroom_fraction, chart_minutes, order_minutes, cap_minutes, off_day_prob, gap_share,  # parameters (chart, order and cap minutes per provider)
             fout, iout,  # outputs (variable, provider, date): float32 FLOAT_OUTPUTS, int32 COUNT_OUTPUTS
             record, visit_start, visit_end, item_day, item_phase, item_rank):  # event records (used if record)
     "One draw: every provider's dates in order, with the work queue carried from day to day"
@@ -241,7 +241,7 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
                             arrived += 1
                             slot_start = b0 + j * block_slot[b]
                             if slot_start > free:   # a gap before the patient: work the queue in it
-                                used, nd, nm, note_head, msg_head, rank = work_queue(slot_start - free, True, note_head, iv, msg_head, im, t, _GAP, rank)
+                                used, nd, nm, note_head, msg_head, rank = work_queue(gap_share * (slot_start - free), True, note_head, iv, msg_head, im, t, _GAP, rank)
                                 notes_done += nd; inbox_done += nm
                             start = max(slot_start, clock)
                             in_note = inroom_fraction * note[iv]
@@ -254,7 +254,8 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
                         overrun += max(0.0, last_end - b1)
                     run_ends = b == last - 1 or block_start[b + 1] != block_end[b]
                     if run_ends and b1 > free:   # the rest of a run of adjacent blocks (all of a desk block not taken by an overrun)
-                        used, nd, nm, note_head, msg_head, rank = work_queue(b1 - free, True, note_head, iv, msg_head, im, t, _GAP, rank)
+                        share = gap_share if block_patient[b] else 1.0
+                        used, nd, nm, note_head, msg_head, rank = work_queue(share * (b1 - free), True, note_head, iv, msg_head, im, t, _GAP, rank)
                         notes_done += nd; inbox_done += nm
             if session[p, t] or off_day_u[p, t] < off_day_prob:
                 outside, notes_outside, nm, note_head, msg_head, rank = work_queue(cap_minutes[p], False, note_head, iv, msg_head, im,
@@ -301,7 +302,7 @@ def run_draw(plan: Plan, # the clinic as arrays
     _kernel(plan.weekday, plan.session, plan.block_ptr, plan.block_start, plan.block_end, plan.block_slot, plan.block_patient,
             r.slot_u, booked_below, arrived_below, r.face, r.note, rec.msg_minutes,
             np.array([th[f"msg_minutes_{t}"] for t in MESSAGE_TYPES]), r.delegated, r.to_provider, r.off_day_u,
-            float(th["note_inroom_fraction"]), chart, order, cap, float(th["weekend_work_prob"]),
+            float(th["note_inroom_fraction"]), chart, order, cap, float(th["weekend_work_prob"]), float(th["gap_work_share"]),
             fout, iout, record, *rec[1:])
     return r, rec
 

@@ -271,6 +271,8 @@ def _params(delegation: dict) -> list[Param]:
           source="Sinsky 2016, doi:10.7326/M16-0961 (1-2 h/night); Arndt 2017, doi:10.1370/afm.2121 (86 min/weekday)"),
         P("weekend_work_prob", st.beta(5, 5), "probability", **prob, meaning="the provider works the inbox on a day without sessions",
           source="Arndt 2017, doi:10.1370/afm.2121 (51 min weekend EHR time)"),
+        P("gap_work_share", st.beta(3, 1.5), "share", **prob, meaning="share of the idle time within patient blocks spent on the queue",
+          source="assumption (weakly known, calibrated): desk and EHR work between visits in Tai-Seale 2017, Health Aff, doi:10.1377/hlthaff.2016.0811, and Sinsky 2016, doi:10.7326/M16-0961"),
     ]
     return out
 

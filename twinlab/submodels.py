@@ -21,10 +21,11 @@ from .params import PROVIDER_EFFECTS, Param, ParamSpace, ProviderEffect
 from .schema import MESSAGE_TYPES
 
 # %% auto #0
-__all__ = ['MAX_SHORT_RUN_SHARE', 'SubModel', 'no_show_model', 'binomial_dispersion', 'slots_per_day', 'fill_model',
-           'delegation_model', 'inbox_counts', 'arrivals_model', 'handling_model', 'per_visit_model', 'visit_model',
-           'short_run_share', 'per_visit_resolved', 'direct_estimates', 'ratio_of_sums', 'message_minutes_by_provider',
-           'EffectFit', 'pool_effect', 'provider_effects', 'after_hours_effect']
+__all__ = ['MAX_SHORT_RUN_SHARE', 'AFTER_HOURS_QUANTILE', 'BOOTSTRAP_RESAMPLES', 'SubModel', 'no_show_model',
+           'binomial_dispersion', 'slots_per_day', 'fill_model', 'delegation_model', 'inbox_counts', 'arrivals_model',
+           'handling_model', 'per_visit_model', 'note_model', 'visit_model', 'short_run_share', 'per_visit_resolved',
+           'direct_estimates', 'ratio_of_sums', 'message_minutes_by_provider', 'EffectFit', 'pool_effect',
+           'provider_effects', 'after_hours_budgets', 'after_hours_effect']
 
 # %% ../nbs/07a_submodels.ipynb #df59a64c
 @dataclass
@@ -173,15 +174,18 @@ def arrivals_model(counts: np.ndarray, # (provider, date, type) messages receive
 def handling_model(inbox: pd.DataFrame, # the inbox table (as loaded)
                    n: int, rng: np.random.Generator, # posterior draws and their stream
                   ) -> SubModel:
-    "Log-normal model of the provider's active minutes per message by type; draws of msg_minutes_<type> and msg_minutes_sigma"
+    """Log-normal model of the provider's active minutes per message by type and provider; draws of msg_minutes_<type> (at the
+    messages' average provider) and msg_minutes_sigma (within providers)"""
     mine = inbox[(inbox["handled_by"] == "provider").fillna(False).to_numpy(bool) & (inbox["active_seconds"] > 0).fillna(False).to_numpy(bool)]
     types = [t for t in MESSAGE_TYPES if (mine["message_type"] == t).any()]
-    X = np.column_stack([(mine["message_type"] == t).to_numpy(float) for t in types])
+    by_provider = pd.get_dummies(pd.Categorical(mine["provider_id"])).to_numpy(float)[:, 1:]
+    X = np.column_stack([(mine["message_type"] == t).to_numpy(float) for t in types] + [by_provider - by_provider.mean(0)])
     fit = sm.OLS(np.log(mine["active_seconds"].to_numpy(float) / 60), X).fit()
     sigma2 = fit.ssr / rng.chisquare(fit.df_resid, n)
-    z = rng.multivariate_normal(np.zeros(len(types)), np.asarray(fit.normalized_cov_params), n, method="cholesky")
-    beta = np.asarray(fit.params)[None, :] + np.sqrt(sigma2)[:, None] * z
-    return SubModel("log-normal (OLS on log minutes): active minutes per message ~ type", "inbox",
+    k = len(types)
+    z = rng.multivariate_normal(np.zeros(k), np.asarray(fit.normalized_cov_params)[:k, :k], n, method="cholesky")
+    beta = np.asarray(fit.params)[None, :k] + np.sqrt(sigma2)[:, None] * z
+    return SubModel("log-normal (OLS on log minutes): active minutes per message ~ type + provider (centred)", "inbox",
                     {**{f"msg_minutes_{t}": np.exp(beta[:, i]) for i, t in enumerate(types)}, "msg_minutes_sigma": np.sqrt(sigma2)}, fit)
 
 # %% ../nbs/07a_submodels.ipynb #2d3e9e87
@@ -195,6 +199,13 @@ def per_visit_model(observed: xr.Dataset, # observed provider-days with `arrived
     fit = sm.WLS(y[ok] / x[ok], np.ones((ok.sum(), 1)), weights=x[ok]).fit(cov_type="HC1")
     return SubModel(f"weighted least squares: daily {variable} per patient seen (robust SE)", "audit_log",
                     {variable: np.abs(rng.normal(fit.params[0], fit.bse[0], n))}, fit)
+
+def note_model(observed: xr.Dataset, # observed provider-days with `note_minutes` and `arrived` (from an audit log)
+               n: int, rng: np.random.Generator, # posterior draws and their stream
+              ) -> SubModel:
+    "Mean note minutes per visit: daily note minutes per patient seen (ratio of sums, robust standard error); draws of note_minutes_mean"
+    fit = per_visit_model(observed, "note_minutes", n, rng)
+    return SubModel(fit.name, "audit_log", {"note_minutes_mean": fit.draws["note_minutes"]}, fit.fit)
 
 def visit_model(appointments: pd.DataFrame, clinic: Clinic) -> SubModel:
     "Log-normal fit of visit lengths: their median and shape (a summary for the ABC, not a parameter)"
@@ -243,6 +254,7 @@ def direct_estimates(data: ClinicData, # the clinic's data (at the tier to use)
             out.append(handling_model(inbox, n, rng))
     if per_visit_resolved(data) and float(data.observed["arrived"].sum()) > 0:
         out += [per_visit_model(data.observed, v, n, rng) for v in ("chart_review_minutes", "order_minutes")]
+        out.append(note_model(data.observed, n, rng))
     return out
 
 # %% ../nbs/07a_submodels.ipynb #3eb593ad
@@ -315,8 +327,11 @@ def pool_effect(effect: ProviderEffect, # the effect
                 providers: list, # provider ids, roster order
                 y: np.ndarray, v: np.ndarray, w: np.ndarray, # per provider: log statistic, its variance, exposure (NaN y: no data)
                 n: int, rng: np.random.Generator, # draws and their stream
+                relative: bool = True, # y is relative to the clinic-level parameter: normalise the factors to its centre
                ) -> EffectFit:
-    "Empirical-Bayes partial pooling of per-provider log statistics; draws of each provider's factor (population draws where no data)"
+    """Empirical-Bayes partial pooling of per-provider log statistics; draws of each provider's factor (population draws where
+    no data). Relative statistics are normalised draw by draw to the effect's centre; absolute ones (`relative=False`) keep
+    their pooled mean, and a provider without data is drawn around it."""
     has = np.isfinite(y) & np.isfinite(v)
     if has.sum() < 2: raise CalibrationError(f"provider effect {effect.name}: {int(has.sum())} provider(s) with data in the {table} table, need 2")
     res = combine_effects(y[has], v[has], method_re="iterated")
@@ -326,13 +341,13 @@ def pool_effect(effect: ProviderEffect, # the effect
     if tau2 > 0:
         prec = 1 / v[has] + 1 / tau2
         f[:, has] = np.exp((y[has] / v[has] + mu / tau2) / prec + z[:, has] / np.sqrt(prec))
-    else: f[:, has] = 1.0
-    f[:, has] = _normalised(f[:, has], w[has], effect.centre)
-    f[:, ~has] = np.exp(effect.log_centre(np.sqrt(tau2)) + np.sqrt(tau2) * z[:, ~has])
+    else: f[:, has] = np.exp(mu)
+    if relative: f[:, has] = _normalised(f[:, has], w[has], effect.centre)
+    f[:, ~has] = np.exp((effect.log_centre(np.sqrt(tau2)) if relative else mu) + np.sqrt(tau2) * z[:, ~has])
     return EffectFit(effect, table, list(providers), y, v, w, mu, float(np.sqrt(tau2)), f)
 
 # %% ../nbs/07a_submodels.ipynb #13884ed5
-def _effect_statistics(data: ClinicData, plan: Plan, expected_after_hours: np.ndarray | None = None) -> dict:
+def _effect_statistics(data: ClinicData, plan: Plan) -> dict:
     "effect name -> (table, y, v, w) for the effects the clinic's tables identify"
     obs, tables, out = data.observed, data.tables, {}
     if "audit_log" in tables and {"note_minutes", "arrived"} <= set(obs.data_vars):
@@ -341,8 +356,6 @@ def _effect_statistics(data: ClinicData, plan: Plan, expected_after_hours: np.nd
     if "audit_log" in tables and {"chart_review_minutes", "order_minutes", "arrived"} <= set(obs.data_vars):
         out["visit_ehr"] = ("audit_log", *ratio_of_sums((obs["chart_review_minutes"] + obs["order_minutes"]).transpose("provider", "date").values,
                                                          obs["arrived"].transpose("provider", "date").values))
-    if "audit_log" in tables and "ehr_outside_minutes" in obs and expected_after_hours is not None:
-        out["after_hours_cap"] = ("audit_log", *ratio_of_sums(obs["ehr_outside_minutes"].transpose("provider", "date").values, expected_after_hours))
     inbox = tables.get("inbox")
     if inbox is not None and len(inbox):
         out["msg_minutes"] = ("inbox", *message_minutes_by_provider(inbox, data.clinic.providers))
@@ -364,13 +377,30 @@ def provider_effects(data: ClinicData, # the clinic's data (at the tier to use)
     return out
 
 # %% ../nbs/07a_submodels.ipynb #67b61e81
+AFTER_HOURS_QUANTILE = 0.9   # a provider's after-hours budget: this quantile of the provider's after-hours minutes on session days
+BOOTSTRAP_RESAMPLES = 200   # resamples of a provider's session days for the variance of the log quantile
+
+def after_hours_budgets(data: ClinicData, # the clinic's data, with an audit log
+                        rng: np.random.Generator, # stream of the bootstrap
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(y, v, w) per provider: log of the AFTER_HOURS_QUANTILE quantile of the after-hours minutes of session days, its
+    bootstrap variance (days resampled), and the session days; NaN with fewer than 10 session days or a quantile of 0"""
+    minutes = data.observed["ehr_outside_minutes"].transpose("provider", "date").values
+    session = make_plan(data.clinic).session
+    y, v = np.full(len(minutes), np.nan), np.full(len(minutes), np.nan)
+    for p, (x, days) in enumerate(zip(minutes, session)):
+        x = x[days]
+        if len(x) < 10 or np.quantile(x, AFTER_HOURS_QUANTILE) <= 0: continue
+        boot = np.quantile(rng.choice(x, (BOOTSTRAP_RESAMPLES, len(x))), AFTER_HOURS_QUANTILE, axis=1)
+        y[p], v[p] = np.log(np.quantile(x, AFTER_HOURS_QUANTILE)), np.log(np.maximum(boot, 1e-9)).var(ddof=1)
+    return y, v, session.sum(1).astype(float)
+
 def after_hours_effect(data: ClinicData, # the clinic's data, with an audit log
-                       expected: np.ndarray, # (provider, date) the model's after-hours minutes at the clinic-level parameters
                        n: int, rng: np.random.Generator, # draws and their stream
                       ) -> EffectFit | None:
-    "Partially pooled after-hours effect: observed after-hours minutes over the model's expectation, per provider (None without the data)"
-    stats = _effect_statistics(data, make_plan(data.clinic), expected)
-    if "after_hours_cap" not in stats: return None
-    table, y, v, w = stats["after_hours_cap"]
-    if (np.isfinite(y) & np.isfinite(v)).sum() < 2: return None
-    return pool_effect(next(e for e in PROVIDER_EFFECTS if e.name == "after_hours_cap"), table, data.clinic.providers, y, v, w, n, rng)
+    """Partially pooled after-hours budgets in minutes (absolute: the orchestrator divides them by each particle's clinic-level
+    budget to give the factor on it); None if fewer than two providers have the data"""
+    y, v, w = after_hours_budgets(data, rng)
+    if (np.isfinite(y) & np.isfinite(v) & (v > 0)).sum() < 2: return None
+    effect = next(e for e in PROVIDER_EFFECTS if e.name == "after_hours_cap")
+    return pool_effect(effect, "audit_log", data.clinic.providers, y, np.where(v > 0, v, np.nan), w, n, rng, relative=False)

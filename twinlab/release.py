@@ -90,7 +90,7 @@ def packet_hash(packet: dict, # a packet, with or without its `content_hash`
     body = {k: v for k, v in packet.items() if k != "content_hash"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
 
-def release(path: str | Path, # a clinic data directory
+def release(data: str | Path | ClinicData, # a clinic data directory, or one loaded by `twinlab.data.load_clinic`
             epsilon: float, # privacy budget of this release
             delta: float | None = None, # None: pure epsilon-DP; else (epsilon, delta)-DP with Gaussian noise
             unit: str = "week", # 'week' or 'period', see `UNITS`
@@ -98,12 +98,12 @@ def release(path: str | Path, # a clinic data directory
             keep_provider_ids: bool = False, # keep the roster's provider ids instead of pseudonyms
             total_budget: float | None = None, # refuse a release that would take this clinic's spent budget above it
             ledger: str | Path | None = None, # the ledger the spent budget is read from (default `twinlab.ledger.ledger_path()`)
-            salt: str | None = None, # pseudonym salt (default `twinlab.data.pseudonym_salt`)
+            salt: str | None = None, # pseudonym salt for loading and for provider pseudonyms (default `twinlab.data.pseudonym_salt`)
            ) -> dict:
     "A differentially private packet of a clinic's message counts per provider, unit and type"
-    site = Clinic.from_dir(path).name
+    site = data.clinic.name if isinstance(data, ClinicData) else Clinic.from_dir(data).name
     _check_budget(epsilon, delta, total_budget, budget_spent(site, ledger) if total_budget is not None else 0.0, site)
-    data = load_clinic(path, salt=salt)
+    if not isinstance(data, ClinicData): data = load_clinic(data, salt=salt)
     cells = release_cells(data, unit, max_daily)
     import opendp.prelude as dp
     meas, d_in, mechanism, scale, variance = count_measurement(len(MESSAGE_TYPES) * max_daily, epsilon, delta)

@@ -401,7 +401,7 @@ def _calibrate_network(args):
 # %% ../nbs/10_cli.ipynb #c0a8e4b6
 def _add_ledger_arguments(p):
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for name, text in (("verify", "check the hash chain; exit 1 naming the first bad entry"), ("show", "list the entries")):
+    for name, text in (("verify", "check the hash chain; exit 2 naming the first bad entry"), ("show", "list the entries")):
         q = sub.add_parser(name, help=text, description=text)
         q.add_argument("path", nargs="?", help="the ledger (default: $TWINLAB_LEDGER, or ledger.jsonl in the user's data directory)")
         q.add_argument("--json", action="store_true", help="print JSON")

@@ -17,6 +17,7 @@ from twinlab.schema import MESSAGE_TYPES
 from twinlab.synth import virtual_clinic
 from tests.outside_clinic import TYPES, outside_clinic
 
+
 @pytest.fixture(scope="module")
 def two_sites(tmp_path_factory):
     """Two virtual clinics of the example's eight providers, each with a year of data (about 27,000 patient messages: the

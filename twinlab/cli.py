@@ -173,7 +173,7 @@ def _list_templates(templates: dict, as_json: bool):
 def _report(args):
     from twinlab.reports import list_templates, parse_params, run_report, template_parameters
     if args.list: return _list_templates({t: template_parameters(t) for t in list_templates()}, args.json)
-    html = run_report(args.name, parse_params(args.param), out_dir=args.out, show_code=args.show_code)
+    html = run_report(args.name, parse_params(args.param), out_dir=args.out, show_code=args.show_code, record=True)
     print_result({"html": str(html), "notebook": str(html.with_suffix(".ipynb"))}, args.json)
 
 # %% ../nbs/10_cli.ipynb #6a366832

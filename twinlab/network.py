@@ -19,7 +19,7 @@ from .schema import MESSAGE_TYPES, provenance_attrs
 
 # %% auto #0
 __all__ = ['GRID_HALF_WIDTH', 'packet_cells', 'dispersion_of', 'site_statistics', 'log_likelihood', 'calibrate_packets',
-           'pooled_prior', 'network_result', 'write_network', 'site_truth']
+           'pooled_prior', 'network_result', 'write_network', 'with_pooled_prior', 'site_truth']
 
 # %% ../nbs/07g_network.ipynb #d9b90c80
 def packet_cells(packet: dict, # a packet from `twinlab.release.read_packet`
@@ -145,7 +145,18 @@ def write_network(ds: xr.Dataset, # from `calibrate_packets`
     with atomic_path(out) as tmp: ds.to_netcdf(tmp, engine="h5netcdf")
     return Path(out)
 
-# %% ../nbs/07g_network.ipynb #780ee2fa
+# %% ../nbs/07g_network.ipynb #33466f96
+def with_pooled_prior(space, # a twinlab.params.ParamSpace (a site's own)
+                      ds: xr.Dataset, # from `calibrate_packets`
+                     ):
+    "`space` with the network's pooled prior in place of each message rate's prior"
+    import dataclasses
+    from twinlab.params import ParamSpace
+    prior, sites = pooled_prior(ds), ", ".join(map(str, ds["site"].values))
+    return ParamSpace(tuple(dataclasses.replace(p, prior=prior[p.name], source=f"network calibration from the release packets of {sites}")
+                            if p.name in prior else p for p in space))
+
+# %% ../nbs/07g_network.ipynb #42a24c7c
 def site_truth(path: str | Path, # a virtual clinic directory (with truth.json)
               ) -> dict:
     "The exposure-weighted message rates per patient-year that generated a virtual clinic: msg_rate_<type> -> rate"

@@ -370,7 +370,7 @@ def _add_release_arguments(p):
     p.add_argument("--unit", choices=["week", "period"], default="week", help="cells per provider and week (default) or one per provider for the whole period")
     p.add_argument("--max-daily", type=int, default=40, help="messages of one type a provider-day contributes at most (default 40)")
     p.add_argument("--keep-provider-ids", action="store_true", help="keep the roster's provider ids (default: keyed-hash pseudonyms)")
-    p.add_argument("--total-budget", type=float, help="refuse the release if the budget spent on this clinic (read from the ledger) would exceed this")
+    p.add_argument("--total-budget", type=float, help="refuse the release if the budget spent on this clinic (read from the ledger) would exceed this (default: privacy_budget in the config file, else no limit)")
     p.add_argument("--out", required=True, help="JSON packet to write")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -381,7 +381,7 @@ def _release(args):
     packet = release(args.dir, args.epsilon, delta=args.delta, unit=args.unit, max_daily=args.max_daily,
                      keep_provider_ids=args.keep_provider_ids, total_budget=args.total_budget)
     write_packet(packet, args.out)
-    args.ledger_facts = {"epsilon": packet["privacy"]["epsilon_spent"], "dataset": packet["site"]}
+    args.ledger_facts = {"dataset": packet["site"]}   # the budget itself was recorded by `release` when it drew the noise
     p = packet["privacy"]
     print_result({"out": args.out, "site": packet["site"], "unit": packet["unit"], "epsilon_spent": p["epsilon_spent"], "delta": p["delta"],
                   "measurements": p["measurements"], "content_hash": packet["content_hash"]}, args.json)

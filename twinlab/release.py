@@ -15,16 +15,16 @@ import pandas as pd
 
 import twinlab
 from .clinic import Clinic
-from .core import SpecError, TwinlabError, atomic_path
-from .data import ClinicData, load_clinic, pseudonym_salt, pseudonymise
-from .ledger import budget_spent
+from .core import SpecError, TwinlabError, atomic_path, read_yaml
+from .data import ClinicData, config_path, load_clinic, pseudonym_salt, pseudonymise
+from .ledger import append, budget_spent
 from .model import make_plan
 from .schema import MESSAGE_TYPES
 from .submodels import inbox_counts
 
 # %% auto #0
-__all__ = ['SCHEMA', 'DEFAULT_MAX_DAILY', 'UNITS', 'PrivacyError', 'release_cells', 'count_measurement', 'packet_hash', 'release',
-           'write_packet', 'read_packet']
+__all__ = ['SCHEMA', 'DEFAULT_MAX_DAILY', 'UNITS', 'BUDGET_KEY', 'PrivacyError', 'release_cells', 'count_measurement',
+           'configured_budget', 'packet_hash', 'release', 'write_packet', 'read_packet']
 
 # %% ../nbs/07f_release.ipynb #9bd38bd9
 SCHEMA = "twinlab.release/1"   # the packet format; the hub refuses any other
@@ -84,6 +84,18 @@ def _check_budget(epsilon, delta, total_budget, spent: float, site: str):
                         f"configured ({spent:g} already spent, per the ledger)")
     if problems: raise PrivacyError("; ".join(problems))
 
+BUDGET_KEY = "privacy_budget"   # the config file's key for the total epsilon a clinic may spend over all its releases
+
+def configured_budget() -> float | None:
+    "The total privacy budget per clinic set in twinlab's config file (`twinlab.data.config_path`, key `privacy_budget`), or None"
+    path = config_path()
+    config = read_yaml(path, SpecError) if path.is_file() else None
+    value = config.get(BUDGET_KEY) if isinstance(config, dict) else None
+    if value is None: return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise SpecError(f"{path}, key {BUDGET_KEY!r}: got {value!r}; expected a number > 0 (the total epsilon a clinic may spend)")
+    return float(value)
+
 def packet_hash(packet: dict, # a packet, with or without its `content_hash`
                ) -> str:
     "SHA-256 of the packet's canonical JSON without its `content_hash`"
@@ -96,12 +108,13 @@ def release(data: str | Path | ClinicData, # a clinic data directory, or one loa
             unit: str = "week", # 'week' or 'period', see `UNITS`
             max_daily: int = DEFAULT_MAX_DAILY, # messages of one type a provider-day contributes at most
             keep_provider_ids: bool = False, # keep the roster's provider ids instead of pseudonyms
-            total_budget: float | None = None, # refuse a release that would take this clinic's spent budget above it
+            total_budget: float | None = None, # refuse a release that would take this clinic's spent budget above it (default `configured_budget()`)
             ledger: str | Path | None = None, # the ledger the spent budget is read from (default `twinlab.ledger.ledger_path()`)
             salt: str | None = None, # pseudonym salt for loading and for provider pseudonyms (default `twinlab.data.pseudonym_salt`)
            ) -> dict:
     "A differentially private packet of a clinic's message counts per provider, unit and type"
     site = data.clinic.name if isinstance(data, ClinicData) else Clinic.from_dir(data).name
+    total_budget = configured_budget() if total_budget is None else total_budget
     _check_budget(epsilon, delta, total_budget, budget_spent(site, ledger) if total_budget is not None else 0.0, site)
     if not isinstance(data, ClinicData): data = load_clinic(data, salt=salt)
     cells = release_cells(data, unit, max_daily)
@@ -116,6 +129,9 @@ def release(data: str | Path | ClinicData, # a clinic data directory, or one loa
                         "exposure_sq": cells["exposure_sq"].round(9), **{t: noisy[:, k] for k, t in enumerate(MESSAGE_TYPES)}})
     out = out.sort_values(["provider", "start"], ignore_index=True)   # pseudonym order: the roster's order says nothing
     eps_spent = float(spent if delta is None else spent[0])
+    source = Path(data.clinic.source)
+    append(f"twinlab.release.release site={site!r} epsilon={epsilon:g} delta={delta} unit={unit} max_daily={max_daily}",
+           inputs={"clinic": source} if source.is_dir() else {}, epsilon=eps_spent, dataset=site, path=ledger)   # the budget is spent once the noise is drawn
     packet = {"schema": SCHEMA, "site": data.clinic.name, "twinlab_version": twinlab.__version__, "unit": unit,
               "privacy": {"unit_of_privacy": "provider-day", "neighbouring": "add or remove one provider-day",
                           "bounds": {"messages_per_type_per_provider_day": int(max_daily)},

@@ -66,9 +66,10 @@ _COMMIT: list = []   # the checkout's commit, looked up once per process
 def twinlab_commit() -> str | None:
     "The git commit of the twinlab checkout this code runs from, or None (an installed wheel, or no git)"
     if not _COMMIT:
-        try:
-            out = subprocess.run(["git", "-C", str(Path(twinlab.__file__).parent), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-            _COMMIT.append(out.stdout.strip() if out.returncode == 0 else None)
+        def git(*args): return subprocess.run(["git", "-C", str(Path(twinlab.__file__).parent), *args], capture_output=True, text=True, timeout=10)
+        try:   # a checkout tracks twinlab's own files; an install inside some other repository (a .venv in a project) does not
+            tracked = git("ls-files", "--error-unmatch", "__init__.py").returncode == 0
+            _COMMIT.append(git("rev-parse", "HEAD").stdout.strip() or None if tracked else None)
         except (OSError, subprocess.SubprocessError): _COMMIT.append(None)
     return _COMMIT[0]
 

@@ -47,7 +47,8 @@ def site_statistics(packet: dict, # a packet from `twinlab.release.read_packet`
     "Per message type: the noisy total Y, exposure sums, cells, noise variance and the dispersion k the likelihood uses"
     cells = packet_cells(packet)
     noise = sum(m["noise_variance"] for m in packet["privacy"]["measurements"])
-    k = dispersion_of(cells, noise) if cells.groupby("provider").size().min() >= 2 else float(default_space()["msg_dispersion"].prior.ppf(0.05))
+    q05, q95 = default_space()["msg_dispersion"].prior.ppf([0.05, 0.95])
+    k = float(np.clip(dispersion_of(cells, noise), q05, q95)) if cells.groupby("provider").size().min() >= 2 else float(q05)
     return pd.DataFrame({"total": [cells[t].sum() for t in MESSAGE_TYPES], "exposure": cells["exposure"].sum(),
                          "exposure_sq": cells["exposure_sq"].sum(), "cells": len(cells), "noise_variance": noise, "dispersion": k},
                         index=pd.Index(MESSAGE_TYPES, name="message_type"))

@@ -53,7 +53,7 @@ def site_statistics(packet: dict, # a packet from `twinlab.release.read_packet`
                          "exposure_sq": cells["exposure_sq"].sum(), "cells": len(cells), "noise_variance": noise, "dispersion": k},
                         index=pd.Index(MESSAGE_TYPES, name="message_type"))
 
-# %% ../nbs/07g_network.ipynb #246df7c6
+# %% ../nbs/07g_network.ipynb #25099c07
 def log_likelihood(stats_: pd.DataFrame, # `site_statistics` of one site
                    t: str, # message type
                    grid: np.ndarray, # log rates (messages per patient-year)
@@ -65,7 +65,7 @@ def log_likelihood(stats_: pd.DataFrame, # `site_statistics` of one site
     var = mean + rate ** 2 * s["exposure_sq"] / s["dispersion"] + s["cells"] * s["noise_variance"]
     return stats.norm.logpdf(s["total"], mean, np.sqrt(var))
 
-# %% ../nbs/07g_network.ipynb #0ef819a8
+# %% ../nbs/07g_network.ipynb #aa81240b
 GRID_HALF_WIDTH = 3.0   # the rate grid spans the prior median divided and multiplied by e^3 (about 20)
 
 def _pool(loglik: np.ndarray, # (site, grid) log-likelihoods
@@ -92,7 +92,7 @@ def _summary(grid: np.ndarray, p: np.ndarray) -> dict:
     q05, q95 = np.exp(np.interp([0.05, 0.95], c, grid))
     return {"mean": float((np.exp(grid) * p).sum()), "q05": float(q05), "q95": float(q95)}
 
-# %% ../nbs/07g_network.ipynb #3f6d6223
+# %% ../nbs/07g_network.ipynb #b0cac359
 def calibrate_packets(paths: list, # packet files, one per site
                      ) -> xr.Dataset:
     "Each site's message rates, and the network's pooled prior, from release packets alone"
@@ -146,7 +146,7 @@ def write_network(ds: xr.Dataset, # from `calibrate_packets`
     with atomic_path(out) as tmp: ds.to_netcdf(tmp, engine="h5netcdf")
     return Path(out)
 
-# %% ../nbs/07g_network.ipynb #33466f96
+# %% ../nbs/07g_network.ipynb #4fdbb943
 def with_pooled_prior(space, # a twinlab.params.ParamSpace (a site's own)
                       ds: xr.Dataset, # from `calibrate_packets`
                      ):
@@ -157,7 +157,7 @@ def with_pooled_prior(space, # a twinlab.params.ParamSpace (a site's own)
     return ParamSpace(tuple(dataclasses.replace(p, prior=prior[p.name], source=f"network calibration from the release packets of {sites}")
                             if p.name in prior else p for p in space))
 
-# %% ../nbs/07g_network.ipynb #42a24c7c
+# %% ../nbs/07g_network.ipynb #4e64f218
 def site_truth(path: str | Path, # a virtual clinic directory (with truth.json)
               ) -> dict:
     "The exposure-weighted message rates per patient-year that generated a virtual clinic: msg_rate_<type> -> rate"

@@ -16,7 +16,8 @@ import twinlab
 from .core import SeedLike, TwinlabError, request_stop
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'build_parser', 'main', 'error_object', 'print_result', 'calibrate_dir', 'calibration_text']
+__all__ = ['COMMANDS', 'LEDGERED', 'command', 'build_parser', 'main', 'error_object', 'print_result', 'calibrate_dir',
+           'calibration_text']
 
 # %% ../nbs/10_cli.ipynb #479a7755
 COMMANDS: dict[str, tuple] = {}  # name -> (one-line help, add_arguments, run)
@@ -172,7 +173,7 @@ def _list_templates(templates: dict, as_json: bool):
 def _report(args):
     from twinlab.reports import list_templates, parse_params, run_report, template_parameters
     if args.list: return _list_templates({t: template_parameters(t) for t in list_templates()}, args.json)
-    html = run_report(args.name, parse_params(args.param), out_dir=args.out, show_code=args.show_code)
+    html = run_report(args.name, parse_params(args.param), out_dir=args.out, show_code=args.show_code, record=True)
     print_result({"html": str(html), "notebook": str(html.with_suffix(".ipynb"))}, args.json)
 
 # %% ../nbs/10_cli.ipynb #6a366832
@@ -241,7 +242,8 @@ def calibration_text(result: dict, # from `calibrate_dir`
 
 # %% ../nbs/10_cli.ipynb #9dffa7cd
 def _add_calibrate_arguments(p):
-    p.add_argument("dir", help="a clinic data directory, or 'example' (the shipped example clinic with its data)")
+    p.add_argument("dir", nargs="?", help="a clinic data directory, or 'example' (the shipped example clinic with its data)")
+    p.add_argument("--packets", nargs="+", metavar="PACKET", help="calibrate a network of sites from their release packets (twinlab release) instead of a directory")
     p.add_argument("--out", required=True, help="netCDF file to write the posterior to")
     p.add_argument("--tier", type=int, choices=[0, 1, 2, 3], help="use only the tables of this tier and below (default: all there are)")
     p.add_argument("--seed", type=int, help="root seed (default: fresh entropy, recorded in the output)")
@@ -252,6 +254,9 @@ def _add_calibrate_arguments(p):
 @command("calibrate", "Calibrate the twin to a clinic's data; write the posterior (netCDF) and print each parameter's mean and 90%% interval.",
          _add_calibrate_arguments)
 def _calibrate(args):
+    from twinlab.core import SpecError
+    if (args.dir is None) == (args.packets is None): raise SpecError("calibrate: give a clinic data directory or --packets, not both and not neither")
+    if args.packets: return _calibrate_network(args)
     result = calibrate_dir(args.dir, args.out, tier=args.tier, seed=args.seed, strict=not args.allow_unconverged, active_rule=args.active_rule,
                            progress=False if args.json else None)   # a progress bar on stderr when it is a terminal
     print(json.dumps(result, indent=2, default=str) if args.json else calibration_text(result))
@@ -356,3 +361,80 @@ def _import(args):
                                      timezone=args.timezone, role=args.role, active_rule=args.active_rule)
     for w in s["warnings"]: print(f"warning: {w}", file=sys.stderr)
     print_result(s if args.json else {k: v for k, v in s.items() if k != "warnings"}, args.json)
+
+# %% ../nbs/10_cli.ipynb #7d3f2a91
+def _add_release_arguments(p):
+    p.add_argument("dir", help="a clinic data directory (with an inbox: tier 2 or 3)")
+    p.add_argument("--epsilon", type=float, required=True, help="privacy budget of this release (> 0)")
+    p.add_argument("--delta", type=float, help="(epsilon, delta)-DP with Gaussian noise (default: pure epsilon-DP, Laplace noise)")
+    p.add_argument("--unit", choices=["week", "period"], default="week", help="cells per provider and week (default) or one per provider for the whole period")
+    p.add_argument("--max-daily", type=int, default=40, help="messages of one type a provider-day contributes at most (default 40)")
+    p.add_argument("--keep-provider-ids", action="store_true", help="keep the roster's provider ids (default: keyed-hash pseudonyms)")
+    p.add_argument("--total-budget", type=float, help="refuse the release if the budget spent on this clinic (read from the ledger) would exceed this (default: privacy_budget in the config file, else no limit)")
+    p.add_argument("--out", required=True, help="JSON packet to write")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+@command("release", "At a site: a differentially private packet of the clinic's message counts (OpenDP), for `calibrate --packets` at the hub.",
+         _add_release_arguments)
+def _release(args):
+    from twinlab.release import release, write_packet
+    packet = release(args.dir, args.epsilon, delta=args.delta, unit=args.unit, max_daily=args.max_daily,
+                     keep_provider_ids=args.keep_provider_ids, total_budget=args.total_budget)
+    write_packet(packet, args.out)
+    args.ledger_facts = {"dataset": packet["site"]}   # the budget itself was recorded by `release` when it drew the noise
+    p = packet["privacy"]
+    print_result({"out": args.out, "site": packet["site"], "unit": packet["unit"], "epsilon_spent": p["epsilon_spent"], "delta": p["delta"],
+                  "measurements": p["measurements"], "content_hash": packet["content_hash"]}, args.json)
+
+def _calibrate_network(args):
+    from twinlab.network import calibrate_packets, network_result, write_network
+    ds = calibrate_packets(args.packets)
+    write_network(ds, args.out)
+    result = network_result(ds)
+    if args.json: return print_result(result, True)
+    for site, r in result["sites"].items():
+        print(f"{site}\n" + "\n".join(f"  {n:<20} {p['mean']:>8.3g} [{p['q05']:>8.3g}, {p['q95']:>8.3g}]" for n, p in r["parameters"].items()))
+    print("network (a new site)\n" + "\n".join(f"  {n:<20} {p['mean']:>8.3g} [{p['q05']:>8.3g}, {p['q95']:>8.3g}]  pooled prior {p['prior']}"
+                                             for n, p in result["network"].items()))
+    print(f"Network posterior written to {args.out}")
+
+# %% ../nbs/10_cli.ipynb #c0a8e4b6
+def _add_ledger_arguments(p):
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, text in (("verify", "check the hash chain; exit 2 naming the first bad entry"), ("show", "list the entries")):
+        q = sub.add_parser(name, help=text, description=text)
+        q.add_argument("path", nargs="?", help="the ledger (default: $TWINLAB_LEDGER, or ledger.jsonl in the user's data directory)")
+        q.add_argument("--json", action="store_true", help="print JSON")
+
+@command("ledger", "The provenance ledger: every command that read clinic data or wrote a result, hash-chained (verify, show).",
+         _add_ledger_arguments)
+def _ledger(args):
+    from twinlab.ledger import ledger_path, ledger_table, verify
+    path = ledger_path(args.path)
+    if args.action == "verify":
+        print_result({"ledger": str(path), "entries": verify(path), "chain": "intact"}, args.json)
+    elif args.json: print(ledger_table(path).to_json(orient="records", indent=2))
+    else: print(ledger_table(path).to_string(index=False))
+
+# %% ../nbs/10_cli.ipynb #a9c3e7d1
+LEDGERED = ("validate", "synth", "simulate", "calibrate", "uncertainty", "report", "batch", "import", "release")
+_INPUT_ARGUMENTS = ("dir", "clinic", "spec", "file", "posterior", "packets", "roster", "templates", "mapping")
+
+def _recorded(name: str, run):
+    "The runner `run`, appending a ledger entry for each successful run"
+    def run_and_record(args):
+        code = run(args)
+        if not code:
+            from twinlab.ledger import append
+            from twinlab.clinic import clinic_dir
+            given = {a: getattr(args, a, None) for a in _INPUT_ARGUMENTS}
+            paths = [(a, p) for a, v in given.items() if v for p in (v if isinstance(v, list) else [v])]
+            inputs = {f"{a}{i}" if isinstance(given[a], list) else a: (clinic_dir(p) if p in ("example", "virtual") else p) for i, (a, p) in enumerate(paths)}
+            facts = getattr(args, "ledger_facts", {})
+            options = " ".join(f"{k}={v}" for k, v in vars(args).items() if k not in ("command", "ledger_facts") and v not in (None, False, []))
+            append(f"twinlab {name} {options}", inputs=inputs,
+                   outputs={"out": args.out} if getattr(args, "out", None) else {}, seed=getattr(args, "seed", None), **facts)
+        return code
+    return run_and_record
+
+for _name in LEDGERED: COMMANDS[_name] = (*COMMANDS[_name][:2], _recorded(_name, COMMANDS[_name][2]))

@@ -356,6 +356,9 @@ def _provenance_cell(meta: dict) -> nbformat.NotebookNode:
             "seed": "none" if meta.get("seed") is None else meta["seed"], "twinlab": meta.get("versions", {}).get("twinlab"),
             "git commit": (git.get("commit", "")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")) or "not a checkout",
             "created": meta["created"], "duration": f"{meta.get('duration_s', 0):.1f} s"}
+    if meta.get("ledger_entry"):   # see `run_report(record=True)`
+        e = meta["ledger_entry"]
+        rows["ledger entry"] = f"{e['hash']} ({e['time']}): its inputs, seed and code; the ledger's next entry for this run records its outputs"
     table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items())
     return nbformat.v4.new_markdown_cell(f"## Provenance\n\n<table>{table}</table>")
 
@@ -532,6 +535,13 @@ def _collect(future, run: Run, out_dir: Path) -> dict:
     try: return _row(run, "ok", duration, save_outcome(outcome, out_dir, run.name))
     except ReportExecutionError as e: return _row(run, "failed", duration, e.notebook, outcome.failure)
 
+def _record_start(meta: dict, cwd: Path) -> dict:
+    "Append the ledger entry of a report about to run: its template, the parameters that name files, its seed; the entry's hash and time"
+    from twinlab.ledger import append
+    files = {k: cwd/v for k, v in meta["parameters"].items() if isinstance(v, str) and v and (cwd/v).exists()}
+    entry = append(f"twinlab report {meta['template']} (started)", inputs={"template": meta["template_file"], **files}, seed=meta["seed"])
+    return {"hash": entry["hash"], "time": entry["time"]}
+
 def run_report(template: str | Path, # a shipped template's name, or the path of a notebook
                params: dict | None = None, # parameter values (typed); names must be declared by the template
                out_dir: str | Path = "reports/out", # folder of the outputs
@@ -539,9 +549,11 @@ def run_report(template: str | Path, # a shipped template's name, or the path of
                show_code: bool = False, # keep the code cells in the HTML page
                cwd: str | Path | None = None, # where relative paths in `params` start (default: the current directory)
                timeout_s: float | None = None, # fail a cell that runs longer than this (seconds)
+               record: bool = False, # append an entry to the provenance ledger (twinlab.ledger) before running, and show it on the page
               ) -> Path:
     "Run a report template: write the executed notebook and a self-contained HTML page into `out_dir`; return the page"
     nb = prepare_report(template, params)
+    if record: nb.metadata.twinlab["ledger_entry"] = _record_start(nb.metadata.twinlab, Path(cwd or os.getcwd()))
     with claimed(Path(out_dir).resolve()) as out_dir:
         outcome = execute_report(nb, Path(cwd or os.getcwd()).resolve(), show_code, timeout_s)
         return save_outcome(outcome, out_dir, name or nb.metadata.twinlab.template)

@@ -24,7 +24,7 @@ from .schema import MESSAGE_TYPES, OUTPUTS
 # %% auto #0
 __all__ = ['LEVERS', 'TEMPLATE_KEYS', 'SCENARIO_OUTPUTS', 'SPEC_KEYS', 'lever_effects', 'Scenario', 'clinic_for', 'theta_for',
            'support_for', 'outputs_per_session_day', 'check_targets', 'check_scenarios', 'ScenarioResult',
-           'simulate_scenario', 'run_scenarios', 'read_spec', 'whatif']
+           'simulate_scenario', 'run_scenarios', 'result_of', 'read_spec', 'whatif', 'WhatIf']
 
 # %% ../nbs/08c_scenarios.ipynb #2588aa01
 LEVERS = {   # lever -> what its setting is
@@ -341,9 +341,16 @@ def run_scenarios(clinic: Clinic, # the clinic
     theta = posterior.sample(draws, theta_seed, providers=clinic.providers)
     runs = {"baseline": simulate_scenario(clinic, theta, None, 7 * weeks, sim_seed, workers)}
     runs |= {s.name: simulate_scenario(clinic, theta, s, 7 * weeks, sim_seed, workers) for s in scenarios}
+    return result_of(runs, targets, scenarios, {"seed": seed if isinstance(seed, int) else str(seed), "weeks": weeks, "draws": draws})
+
+def result_of(runs: dict, # 'baseline' and each scenario's name -> its simulation
+              targets: dict, # checked targets
+              scenarios: list, # the Scenario objects, in the order of runs after the baseline
+              attrs: dict, # seed, weeks, draws
+             ) -> ScenarioResult:
+    "The ScenarioResult of simulations run on common random numbers"
     stack = lambda wide: xr.concat([outputs_per_session_day(r, wide) for r in runs.values()], pd.Index(list(runs), name="run"))
-    return ScenarioResult(stack(False), stack(True), targets, scenarios,
-                          {"seed": seed if isinstance(seed, int) else str(seed), "weeks": weeks, "draws": draws})
+    return ScenarioResult(stack(False), stack(True), targets, scenarios, attrs)
 
 # %% ../nbs/08c_scenarios.ipynb #886ca1b3
 SPEC_KEYS = ("scenarios", "targets")
@@ -373,3 +380,27 @@ def whatif(clinic: Clinic | str | Path, # a Clinic, a clinic data directory or '
     posterior = Posterior.from_netcdf(posterior) if isinstance(posterior, (str, Path)) else posterior
     try: return run_scenarios(clinic, posterior, spec.get("scenarios") or {}, spec.get("targets"), weeks, draws, seed, workers).to_dict()
     except SpecError as e: raise SpecError(f"{where}: {e}") from None
+
+# %% ../nbs/08c_scenarios.ipynb #7c5b6d7f
+class WhatIf:
+    "Posterior draws and their baseline run once; scenarios run against them on demand (the what-if app's engine)"
+    def __init__(self, clinic: Clinic, # the clinic
+                 posterior, # a Posterior (or the prior's ParamSpace)
+                 weeks: int = 8, # horizon
+                 draws: int = 40, # posterior draws
+                 seed: SeedLike = 1, # root seed, as for run_scenarios
+                ):
+        self.clinic, self.weeks, self.draws = clinic, check_count("weeks", weeks), check_count("draws", draws)
+        self.seed = resolve_seed(seed)
+        theta_seed, self.sim_seed = child_seeds(self.seed, 2)
+        self.theta = posterior.sample(self.draws, theta_seed, providers=clinic.providers)
+        self.baseline = simulate_scenario(clinic, self.theta, None, 7 * self.weeks, self.sim_seed)
+
+    def compare(self, levers: dict, # lever -> setting (see LEVERS)
+                targets: dict | None = None, # output -> ceiling per provider
+               ) -> tuple[xr.Dataset, ScenarioResult]:
+        "The scenario's simulation and its comparison with the baseline (identical to run_scenarios with the same seed)"
+        scenario = Scenario.from_spec("scenario", levers, self.clinic)
+        sim = simulate_scenario(self.clinic, self.theta, scenario, 7 * self.weeks, self.sim_seed)
+        attrs = {"seed": self.seed if isinstance(self.seed, int) else str(self.seed), "weeks": self.weeks, "draws": self.draws}
+        return sim, result_of({"baseline": self.baseline, "scenario": sim}, check_targets(targets), [scenario], attrs)

@@ -22,9 +22,10 @@ from .posterior import Posterior
 from .schema import MESSAGE_TYPES, OUTPUTS
 
 # %% auto #0
-__all__ = ['LEVERS', 'TEMPLATE_KEYS', 'SCENARIO_OUTPUTS', 'SPEC_KEYS', 'lever_effects', 'Scenario', 'clinic_for', 'theta_for',
-           'support_for', 'outputs_per_session_day', 'check_targets', 'check_scenarios', 'ScenarioResult',
-           'simulate_scenario', 'run_scenarios', 'result_of', 'read_spec', 'whatif', 'WhatIf']
+__all__ = ['LEVERS', 'TEMPLATE_KEYS', 'SCENARIO_OUTPUTS', 'SPEC_KEYS', 'STANDARD_INTERVENTIONS', 'lever_effects', 'Scenario',
+           'clinic_for', 'theta_for', 'support_for', 'outputs_per_session_day', 'check_targets', 'check_scenarios',
+           'ScenarioResult', 'simulate_scenario', 'run_scenarios', 'result_of', 'read_spec', 'whatif', 'WhatIf',
+           'providers_above', 'most_effective']
 
 # %% ../nbs/08c_scenarios.ipynb #2588aa01
 LEVERS = {   # lever -> what its setting is
@@ -353,7 +354,7 @@ def result_of(runs: dict, # 'baseline' and each scenario's name -> its simulatio
     return ScenarioResult(stack(False), stack(True), targets, scenarios, attrs)
 
 # %% ../nbs/08c_scenarios.ipynb #886ca1b3
-SPEC_KEYS = ("scenarios", "targets")
+SPEC_KEYS = ("scenarios", "targets", "policy")   # policy: ranges, costs and probability for the scenarios report's policy search
 
 def read_spec(path: str | Path, # a YAML spec file
              ) -> dict:
@@ -404,3 +405,42 @@ class WhatIf:
         sim = simulate_scenario(self.clinic, self.theta, scenario, 7 * self.weeks, self.sim_seed)
         attrs = {"seed": self.seed if isinstance(self.seed, int) else str(self.seed), "weeks": self.weeks, "draws": self.draws}
         return sim, result_of({"baseline": self.baseline, "scenario": sim}, check_targets(targets), [scenario], attrs)
+
+# %% ../nbs/08c_scenarios.ipynb #d94ae223
+STANDARD_INTERVENTIONS = {   # plain name -> levers: the menu the workload report's manager's summary ranks
+    "AI scribe at every visit": {"ai_scribe_share": 1.0},
+    "human scribe at half of the visits": {"scribe_share": 0.5},
+    "team handles 80% of result messages": {"delegation": {"result": 0.8}},
+    "team handles half of patient messages": {"delegation": {"patient": 0.5}},
+    "30 minutes of protected desk time a day": {"protected_minutes": 30},
+    "panels 10% smaller": {"panel_scale": 0.9},
+}
+
+def providers_above(result: ScenarioResult, # from run_scenarios
+                    output: str, # one of SCENARIO_OUTPUTS
+                    ceiling: float, # the target
+                   ) -> pd.DataFrame:
+    "Providers whose baseline median of `output` is above `ceiling`: the median, the excess and P(above), largest excess first"
+    base = result.providers.sel(run="baseline")[output]
+    units = base.attrs.get("units", "")
+    t = pd.DataFrame({f"{SCENARIO_OUTPUTS[output][1]} ({units}), median": base.median("draw").to_pandas(),
+                      f"above the target of {ceiling:g} by ({units}), median": (base - ceiling).median("draw").to_pandas(),
+                      "probability that it is above the target": (base > ceiling).mean("draw").to_pandas()})
+    t.index.name = "provider"
+    return t[t.iloc[:, 1] > 0].sort_values(t.columns[1], ascending=False)
+
+def most_effective(result: ScenarioResult, # from run_scenarios
+                   output: str, # one of SCENARIO_OUTPUTS
+                   providers: list, # whose average change counts
+                   k: int = 3, # how many scenarios
+                  ) -> pd.DataFrame:
+    "The `k` scenarios with the largest median reduction of `output` per provider of `providers`, with the change's 90% interval"
+    units = result.providers[output].attrs.get("units", "")
+    rows = []
+    for name in result.names:
+        change = result.change(name)[output].sel(provider=list(providers)).mean("provider").values
+        q = np.quantile(change, [0.05, 0.5, 0.95])
+        met = result.meets().sel(run=name, provider=list(providers)).all("provider").mean("draw")
+        rows.append({"intervention": name, f"change per provider ({units}), median": q[1], "5%": q[0], "95%": q[2],
+                     "probability that all of them meet the targets": float(met)})
+    return pd.DataFrame(rows).set_index("intervention").sort_values(f"change per provider ({units}), median").head(k)

@@ -19,8 +19,11 @@ from .schema import MESSAGE_TYPES
 # %% auto #0
 __all__ = ['SEARCH_LEVERS', 'P_ALL', 'levers_of', 'pareto_front', 'PolicyResult', 'search_policy']
 
-# %% ../nbs/08d_policy.ipynb #64400ff1
-SEARCH_LEVERS = tuple(f"delegation.{t}" for t in MESSAGE_TYPES) + ("scribe_share", "ai_scribe_share", "team_minutes_per_day", "protected_minutes")
+# %% ../nbs/08d_policy.ipynb #4a0817ae
+SEARCH_LEVERS = {   # search lever -> plain name with unit, for tables
+    **{f"delegation.{t}": f"share of {t} messages the team handles" for t in MESSAGE_TYPES},
+    "scribe_share": "share of visits with a human scribe", "ai_scribe_share": "share of visits with an AI scribe",
+    "team_minutes_per_day": "team minutes per day", "protected_minutes": "protected desk minutes per session day"}
 P_ALL = "P(all providers meet the targets)"
 
 def levers_of(names: list[str], # search lever names (SEARCH_LEVERS)
@@ -51,9 +54,11 @@ class PolicyResult:
     probability: float # the probability required
     targets: dict # output -> ceiling per provider
 
-    def pareto(self) -> pd.DataFrame:
+    def pareto(self, plain: bool = False, # columns named in words with units (SEARCH_LEVERS), for reports
+              ) -> pd.DataFrame:
         "The Pareto table: settings not beaten on both cost and P(all providers meet the targets), by cost"
-        return pareto_front(self.evaluations)
+        front = pareto_front(self.evaluations)
+        return front.rename(columns={**SEARCH_LEVERS, "cost": "cost (units of the costs given)"}) if plain else front
 
 def _checked_ranges(ranges: dict, costs: dict, clinic: Clinic) -> list[str]:
     "The search levers, or one SpecError naming every unknown lever, bad range and missing or extra cost"
@@ -93,11 +98,12 @@ def search_policy(clinic: Clinic, # the clinic
     rows = []
     def evaluate(x):
         levers = levers_of(names, x)
+        setting = np.array([round(v) if n == "protected_minutes" else v for n, v in zip(names, np.asarray(x, float))])   # as levers_of sets it
         sim = simulate_scenario(clinic, session.theta, Scenario.from_spec("policy", levers, clinic), 7 * weeks, session.sim_seed)
         values = outputs_per_session_day(sim)
         ok = np.logical_and.reduce([(values[v] <= c).values for v, c in targets.items()]).all(axis=1)
-        p, cost = float(ok.mean()), float(unit_cost @ (np.asarray(x, float) - low))
-        rows.append({**dict(zip(names, map(float, x))), "cost": cost, P_ALL: p})
+        p, cost = float(ok.mean()), float(unit_cost @ (setting - low))
+        rows.append({**dict(zip(names, map(float, setting))), "cost": cost, P_ALL: p})
         return cost + penalty * max(0.0, probability - p)
     evaluate(low)
     if high.sum() > low.sum():

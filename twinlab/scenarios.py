@@ -102,8 +102,7 @@ class Scenario:
             if lever == "delegation": settings[lever] = _by_type(value, at, 0, 1, problems)
             elif lever == "message_rate": settings[lever] = _by_type(value, at, 0, np.inf, problems)
             elif lever in ("scribe_share", "ai_scribe_share"): settings[lever] = _per_provider(value, providers, at, 0, 1, problems)
-            elif lever == "panel_size": settings[lever] = _per_provider(value, providers, at, 0, np.inf, problems)
-            elif lever == "panel_scale": settings[lever] = _per_provider(value, providers, at, 0, np.inf, problems)
+            elif lever in ("panel_size", "panel_scale"): settings[lever] = _per_provider(value, providers, at, 0, np.inf, problems)
             elif lever == "protected_minutes": settings[lever] = _per_provider(value, providers, at, 0, 24 * 60, problems, whole=True)
             elif lever == "team_minutes_per_day":
                 if _is_number(value) and value >= 0: settings[lever] = float(value)
@@ -195,7 +194,6 @@ def theta_for(theta: xr.Dataset, # posterior draws (one variable per parameter o
     return out
 
 def support_for(settings: dict, # a Scenario's checked settings
-                providers: list, # roster order
                ) -> Support | None:
     "The model's `Support` (scribes, team capacity) under a scenario, with the shipped lever effects; None if it has neither"
     levers = ("scribe_share", "ai_scribe_share", "team_minutes_per_day")
@@ -205,10 +203,7 @@ def support_for(settings: dict, # a Scenario's checked settings
     return Support(shares["scribe_share"], float(factor["scribe_note_factor"]), shares["ai_scribe_share"], float(factor["ai_scribe_note_factor"]),
                    settings.get("team_minutes_per_day", np.inf), float(factor["team_minutes_factor"]))
 
-# %% ../nbs/08c_scenarios.ipynb #a19e17df
-def _session_days(scheduled: xr.DataArray, dims) -> xr.DataArray:
-    return (scheduled.sum([d for d in dims if d != "date"]) > 0 if len(dims) > 1 else scheduled > 0).sum("date")
-
+# %% ../nbs/08c_scenarios.ipynb #870aadc6
 def outputs_per_session_day(sim: xr.Dataset, # a simulation on (draw, provider, date)
                             clinic_wide: bool = False, # sum over providers first (the clinic's totals over its session days)
                            ) -> xr.Dataset:
@@ -312,8 +307,8 @@ class ScenarioResult:
              ) -> pd.DataFrame:
         "Baseline, scenario and the change's median and 90% interval per output, with units, for people"
         values = self.clinic if provider is None else self.providers.sel(provider=provider)
-        rows = []
-        for v, d in self.summary(name)["outputs" if provider is None else "providers"].items() if provider is None else self.summary(name)["providers"][provider].items():
+        s, rows = self.summary(name), []
+        for v, d in (s["outputs"] if provider is None else s["providers"][provider]).items():
             rows.append({"output": SCENARIO_OUTPUTS[v][1], "unit": values[v].attrs.get("units", ""), "baseline (median)": d["baseline"],
                          "scenario (median)": d["scenario"], "change (median)": d["change"]["q50"],
                          "change, 5%": d["change"]["q05"], "change, 95%": d["change"]["q95"]})
@@ -323,7 +318,7 @@ def simulate_scenario(clinic: Clinic, theta: xr.Dataset, scenario: Scenario | No
     "One run: the baseline (scenario None) or a scenario, on the given draws and seed"
     if scenario is None: return simulate(clinic, theta, days=days, seed=seed, workers=workers)
     s = scenario.settings
-    return simulate(clinic_for(clinic, s), theta_for(theta, s), days=days, seed=seed, workers=workers, support=support_for(s, clinic.providers))
+    return simulate(clinic_for(clinic, s), theta_for(theta, s), days=days, seed=seed, workers=workers, support=support_for(s))
 
 def run_scenarios(clinic: Clinic, # the clinic
                   posterior, # a Posterior (or any ParameterSource: the prior's ParamSpace)

@@ -348,7 +348,7 @@ def result_of(runs: dict, # 'baseline' and each scenario's name -> its simulatio
     stack = lambda wide: xr.concat([outputs_per_session_day(r, wide) for r in runs.values()], pd.Index(list(runs), name="run"))
     return ScenarioResult(stack(False), stack(True), targets, scenarios, attrs)
 
-# %% ../nbs/08c_scenarios.ipynb #886ca1b3
+# %% ../nbs/08c_scenarios.ipynb #b076baa7
 SPEC_KEYS = ("scenarios", "targets", "policy")   # policy: ranges, costs and probability for the scenarios report's policy search
 
 def read_spec(path: str | Path, # a YAML spec file
@@ -377,7 +377,7 @@ def whatif(clinic: Clinic | str | Path, # a Clinic, a clinic data directory or '
     try: return run_scenarios(clinic, posterior, spec.get("scenarios") or {}, spec.get("targets"), weeks, draws, seed, workers).to_dict()
     except SpecError as e: raise SpecError(f"{where}: {e}") from None
 
-# %% ../nbs/08c_scenarios.ipynb #7c5b6d7f
+# %% ../nbs/08c_scenarios.ipynb #cdcd52d2
 class WhatIf:
     "Posterior draws and their baseline run once; scenarios run against them on demand (the what-if app's engine)"
     def __init__(self, clinic: Clinic, # the clinic
@@ -401,7 +401,7 @@ class WhatIf:
         attrs = {"seed": self.seed if isinstance(self.seed, int) else str(self.seed), "weeks": self.weeks, "draws": self.draws}
         return sim, result_of({"baseline": self.baseline, "scenario": sim}, check_targets(targets), [scenario], attrs)
 
-# %% ../nbs/08c_scenarios.ipynb #d94ae223
+# %% ../nbs/08c_scenarios.ipynb #28636710
 STANDARD_INTERVENTIONS = {   # plain name -> levers: the menu the workload report's manager's summary ranks
     "AI scribe at every visit": {"ai_scribe_share": 1.0},
     "human scribe at half of the visits": {"scribe_share": 0.5},

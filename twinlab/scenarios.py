@@ -15,7 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from .clinic import Clinic, _hhmm
-from .core import SeedLike, SpecError, check_count, child_seeds, read_yaml, resolve_seed, shipped_path
+from .core import SeedLike, SpecError, check_count, child_seeds, cut, read_yaml, resolve_seed, shipped_path
 from .metrics import MINUTES_PER_8_HOURS
 from .model import Support, simulate
 from .posterior import Posterior
@@ -58,7 +58,7 @@ def _per_provider(value, providers: list, where: str, low: float, high: float, p
     "(provider,) values of a setting that is a number for every provider or {provider: number}; problems appended"
     def check(v, at):
         ok = _is_number(v) and low <= v <= high and (not whole or float(v).is_integer())
-        if not ok: problems.append(f"{at} = {v!r}: expected a {'whole ' if whole else ''}number in [{low:g}, {high:g}]")
+        if not ok: problems.append(f"{at} = {cut(repr(v))}: expected a {'whole ' if whole else ''}number in [{low:g}, {high:g}]")
         return ok
     if isinstance(value, dict):
         unknown = [str(p) for p in value if str(p) not in providers]
@@ -70,12 +70,12 @@ def _per_provider(value, providers: list, where: str, low: float, high: float, p
 def _by_type(value, where: str, low: float, high: float, problems: list) -> dict | None:
     "{message type: number} checked"
     if not isinstance(value, dict) or not value:
-        problems.append(f"{where}: got {value!r}, expected {{message type: number}} with types among {', '.join(MESSAGE_TYPES)}")
+        problems.append(f"{where}: got {cut(repr(value))}, expected {{message type: number}} with types among {', '.join(MESSAGE_TYPES)}")
         return None
     out = {}
     for t, v in value.items():
         if t not in MESSAGE_TYPES: problems.append(f"{where}: unknown message type {t!r}; known: {', '.join(MESSAGE_TYPES)}")
-        elif not (_is_number(v) and low <= v <= high): problems.append(f"{where}.{t} = {v!r}: expected a number in [{low:g}, {high:g}]")
+        elif not (_is_number(v) and low <= v <= high): problems.append(f"{where}.{t} = {cut(repr(v))}: expected a number in [{low:g}, {high:g}]")
         else: out[t] = float(v)
     return out
 
@@ -94,7 +94,7 @@ class Scenario:
                  ) -> Scenario:
         "A checked scenario, or a SpecError naming every unknown lever, bad value and provider not on the roster"
         where = f"scenario {name!r}"
-        if not isinstance(levers, dict): raise SpecError(f"{where}: got {levers!r}, expected a mapping of levers to settings ({', '.join(LEVERS)})")
+        if not isinstance(levers, dict): raise SpecError(f"{where}: got {cut(repr(levers))}, expected a mapping of levers to settings ({', '.join(LEVERS)})")
         problems, settings, providers = [], {}, clinic.providers
         for lever, value in levers.items():
             at = f"{where}: {lever}"
@@ -106,7 +106,7 @@ class Scenario:
             elif lever == "protected_minutes": settings[lever] = _per_provider(value, providers, at, 0, 24 * 60, problems, whole=True)
             elif lever == "team_minutes_per_day":
                 if _is_number(value) and value >= 0: settings[lever] = float(value)
-                else: problems.append(f"{at} = {value!r}: expected a number of minutes >= 0")
+                else: problems.append(f"{at} = {cut(repr(value))}: expected a number of minutes >= 0")
             else: settings[lever] = _template_settings(value, providers, at, problems)
         both = [settings.get(k) for k in ("scribe_share", "ai_scribe_share")]
         if all(s is not None for s in both) and (both[0] + both[1] > 1).any():
@@ -119,7 +119,7 @@ class Scenario:
 
 def _template_settings(value, providers: list, where: str, problems: list) -> dict | None:
     if not isinstance(value, dict) or not value:
-        problems.append(f"{where}: got {value!r}, expected {{key: setting}} with keys among {', '.join(TEMPLATE_KEYS)}"); return None
+        problems.append(f"{where}: got {cut(repr(value))}, expected {{key: setting}} with keys among {', '.join(TEMPLATE_KEYS)}"); return None
     out = {}
     for k, v in value.items():
         if k not in TEMPLATE_KEYS: problems.append(f"{where}: unknown key {k!r}; known: {', '.join(TEMPLATE_KEYS)}")
@@ -221,9 +221,9 @@ def check_targets(targets: dict | None, # output -> ceiling per provider (per se
                  ) -> dict:
     "Targets as floats, or a SpecError naming an unknown output or a ceiling that is not a number"
     targets = targets or {}
-    if not isinstance(targets, dict): raise SpecError(f"targets: got {targets!r}, expected {{output: ceiling}}")
+    if not isinstance(targets, dict): raise SpecError(f"targets: got {cut(repr(targets))}, expected {{output: ceiling}}")
     problems = [f"targets: unknown output {k!r}; known: {', '.join(SCENARIO_OUTPUTS)}" for k in targets if k not in SCENARIO_OUTPUTS]
-    problems += [f"targets.{k} = {v!r}: expected a number" for k, v in targets.items() if k in SCENARIO_OUTPUTS and not _is_number(v)]
+    problems += [f"targets.{k} = {cut(repr(v))}: expected a number" for k, v in targets.items() if k in SCENARIO_OUTPUTS and not _is_number(v)]
     if problems: raise SpecError("; ".join(problems))
     return {k: float(v) for k, v in targets.items()}
 

@@ -370,9 +370,9 @@ def whatif(clinic: Clinic | str | Path, # a Clinic, a clinic data directory or '
            workers: int | None = None, # threads
           ) -> dict:
     "Every scenario's paired change from the baseline, per output for the clinic and per provider, and P(target met) per provider"
+    clinic = clinic if isinstance(clinic, Clinic) else Clinic.from_dir(clinic)
     where = str(spec) if isinstance(spec, (str, Path)) else "spec"
     spec = read_spec(spec) if isinstance(spec, (str, Path)) else spec
-    clinic = clinic if isinstance(clinic, Clinic) else Clinic.from_dir(clinic)
     posterior = Posterior.from_netcdf(posterior) if isinstance(posterior, (str, Path)) else posterior
     try: return run_scenarios(clinic, posterior, spec.get("scenarios") or {}, spec.get("targets"), weeks, draws, seed, workers).to_dict()
     except SpecError as e: raise SpecError(f"{where}: {e}") from None

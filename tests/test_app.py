@@ -1,11 +1,11 @@
 """The what-if app in a real browser: Voilà serves apps/whatif.ipynb, Debian's chromium (driven by Playwright) opens it, and
 moving the human-scribe slider must change the numbers shown. Skipped, with the reason, where there is no browser."""
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -35,10 +35,11 @@ def app_url(tmp_path):
                               stdout=subprocess.DEVNULL, stderr=(tmp_path / "voila.log").open("w"))
     url = f"http://127.0.0.1:{port}/"
     try:
-        for _ in range(120):   # Voilà answers once its server is up (the notebook runs when the page is asked for)
+        for _ in range(120):   # the server is up once it answers at all (the notebook runs only when the page is asked for)
             try:
-                urllib.request.urlopen(url + "api/status", timeout=1)
+                urllib.request.urlopen(url + "static/", timeout=1)
                 break
+            except urllib.error.HTTPError: break   # an answer, if not a page
             except OSError: time.sleep(0.5)
         yield url
     finally:

@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 # Fingerprint of the literate source and the generated library (to detect what a command changed).
 FINGERPRINT = find twinlab nbs -type f \( -name '*.py' -o -name '*.ipynb' \) -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum
 
-.PHONY: demo test check-export check-clean nbtest pytest docs bench lab clean virtual-clinic
+.PHONY: demo test check-export check-clean nbtest pytest docs bench lab app clean virtual-clinic
 
 $(INSTALLED):
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ virtual-clinic: $(INSTALLED)
 
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# The what-if app (apps/whatif.ipynb) as a standalone page under Voila; TWINLAB_CLINIC and TWINLAB_POSTERIOR choose the clinic and posterior.
+app: $(INSTALLED)
+	$(BIN)/voila apps/whatif.ipynb
 
 clean:
 	rm -rf $(VENV) reports/out build dist *.egg-info .pytest_cache .hypothesis docs/_build

@@ -271,6 +271,7 @@ JSON_COMMANDS = {  # each subcommand taking --json, on a clinic whose roster nam
     "uncertainty sobol": lambda c, t: ["uncertainty", "sobol", "--clinic", str(c), "--draws", "2", "--json"],
     "uncertainty data-value": lambda c, t: ["uncertainty", "data-value", "--clinic", str(c), "--draws", "2", "--json"],
     "import access-log": lambda c, t: ["import", "access-log", str(t / "log.csv"), "--clinic", str(c), "--out", str(t / "imp"), "--json"],
+    "whatif": lambda c, t: ["whatif", str(c), "--posterior", str(t / "post.nc"), "--scenarios", str(t / "spec.yaml"), "--json"],
 }
 
 

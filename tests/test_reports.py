@@ -72,7 +72,7 @@ def test_every_shipped_template_runs_headless_with_its_defaults(template, tmp_pa
 
 def test_workload_report_has_every_section_of_the_main_job(tmp_path):
     page = run_report("workload", {"seed": 3, "draws": 20, "sobol_n": 16, "value_draws": 200}, tmp_path).read_text()
-    assert sections(page) == ["1. Data and validation", "2. Calibration", "3. Each provider's workload, with uncertainty",
+    assert sections(page) == ["Manager's summary", "1. Data and validation", "2. Calibration", "3. Each provider's workload, with uncertainty",
                               "4. Forecast: the next weeks", "5. What drives the uncertainty", "6. What more data would be worth",
                               "Appendix: reproducibility (STRESS-DES)", "Provenance"]
     # checks, fan charts, forecast, Sobol bars, data-value chart
@@ -97,6 +97,7 @@ def test_workload_report_has_every_section_of_the_main_job(tmp_path):
         where = "inside" if low <= median <= high else "below" if median < low else "above"
         assert f": {where} the published range" in text and (where == "inside" or "real difference" in text), text
     assert "sampling error around a true value of zero" in page   # negative S1 estimates (N = 16 has some) are explained
+    assert "The three most effective interventions for them" in page or "No provider is above the target" in page
 
 
 def test_clinic_report_has_its_sections_figures_and_hours(tmp_path):
@@ -240,7 +241,8 @@ def test_batch_reports_an_unreachable_scheduler(tmp_path):
 
 
 HOSTILE = "<img src=x onerror=alert(11)> *Clinic*"
-SMALL = {"clinic": {}, "simulation": {"days": 7, "draws": 4, "seed": 3}, "workload": {"seed": 3, "draws": 20, "sobol_n": 16, "value_draws": 200}}
+SMALL = {"clinic": {}, "simulation": {"days": 7, "draws": 4, "seed": 3}, "workload": {"seed": 3, "draws": 20, "sobol_n": 16, "value_draws": 200},
+         "scenarios": {"weeks": 1, "draws": 8, "seed": 3}}
 
 
 @pytest.mark.parametrize("template", list_templates())

@@ -17,7 +17,7 @@ from .core import SeedLike, TwinlabError, request_stop
 
 # %% auto #0
 __all__ = ['COMMANDS', 'LEDGERED', 'command', 'build_parser', 'main', 'error_object', 'print_result', 'calibrate_dir',
-           'calibration_text']
+           'calibration_text', 'whatif_text']
 
 # %% ../nbs/10_cli.ipynb #479a7755
 COMMANDS: dict[str, tuple] = {}  # name -> (one-line help, add_arguments, run)
@@ -416,9 +416,41 @@ def _ledger(args):
     elif args.json: print(ledger_table(path).to_json(orient="records", indent=2))
     else: print(ledger_table(path).to_string(index=False))
 
+# %% ../nbs/10_cli.ipynb #a11c0002
+def _add_whatif_arguments(p):
+    p.add_argument("dir", help="a clinic data directory, or 'example' (the shipped example clinic)")
+    p.add_argument("--posterior", required=True, help="a posterior netCDF file (from twinlab calibrate)")
+    p.add_argument("--scenarios", required=True, help="a YAML spec: scenarios (name -> levers) and optional targets (output -> ceiling)")
+    p.add_argument("--weeks", type=int, default=8, help="horizon in weeks (default 8)")
+    p.add_argument("--draws", type=int, default=200, help="posterior draws (default 200)")
+    p.add_argument("--seed", type=int, help="root seed (default: fresh entropy, recorded in the result)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+def whatif_text(result: dict, # from twinlab.scenarios.whatif
+               ) -> str:
+    "Each scenario's clinic outputs (median change and 90% interval) and P(target met) per provider, as aligned text"
+    fmt = lambda x: "   n/a" if x is None else f"{x:8.1f}"
+    lines = [f"seed {result['run']['seed']}, {result['run']['draws']} posterior draws, {result['run']['weeks']} weeks; "
+             "clinic totals per session day (ehr_time8: per 8 h of scheduled patient time)"]
+    for name, s in result["scenarios"].items():
+        lines += ["", f"{name}", f"  {'output':<22}{'baseline':>9}{'scenario':>9}{'change':>9}{'5%':>9}{'95%':>9}"]
+        lines += [f"  {v:<22}{fmt(d['baseline'])} {fmt(d['scenario'])} {fmt(d['change']['q50'])} {fmt(d['change']['q05'])} {fmt(d['change']['q95'])}"
+                  for v, d in s["outputs"].items()]
+        if s["p_target_met"]:
+            lines.append("  P(target met): " + ", ".join(f"{p} {v:.2f} (baseline {result['baseline']['p_target_met'][p]:.2f})"
+                                                          for p, v in s["p_target_met"].items()))
+    return "\n".join(lines)
+
+@command("whatif", "Compare scenarios (delegation, scribes, templates, panels, message rates, team capacity, protected time) "
+         "with the baseline on common random numbers; print changes with 90%% intervals and P(target met).", _add_whatif_arguments)
+def _whatif(args):
+    from twinlab.scenarios import whatif
+    result = whatif(args.dir, args.posterior, args.scenarios, weeks=args.weeks, draws=args.draws, seed=args.seed)
+    print(json.dumps(result, indent=2) if args.json else whatif_text(result))
+
 # %% ../nbs/10_cli.ipynb #a9c3e7d1
-LEDGERED = ("validate", "synth", "simulate", "calibrate", "uncertainty", "report", "batch", "import", "release")
-_INPUT_ARGUMENTS = ("dir", "clinic", "spec", "file", "posterior", "packets", "roster", "templates", "mapping")
+LEDGERED = ("validate", "synth", "simulate", "calibrate", "uncertainty", "report", "batch", "import", "release", "whatif")
+_INPUT_ARGUMENTS = ("dir", "clinic", "spec", "file", "posterior", "scenarios", "packets", "roster", "templates", "mapping")
 
 def _recorded(name: str, run):
     "The runner `run`, appending a ledger entry for each successful run"

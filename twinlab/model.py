@@ -21,9 +21,9 @@ from .params import EFFECT_PREFIX, PROVIDER_EFFECTS, default_space
 from .schema import COUNT_OUTPUTS, DIMS, FLOAT_OUTPUTS, MESSAGE_TYPES, OUTPUTS, THETA_PREFIX, provenance_attrs
 
 # %% auto #0
-__all__ = ['WEEKDAY_FACTORS', 'PROCESS_STREAMS', 'Plan', 'make_plan', 'Draws', 'draw_randoms', 'Records', 'run_draw', 'theta_of',
-           'simulate', 'SimulatedEvents', 'simulate_events', 'simulate_to_netcdf', 'MESSAGE_TYPES', 'OUTPUTS',
-           'THETA_PREFIX']
+__all__ = ['WEEKDAY_FACTORS', 'PROCESS_STREAMS', 'Plan', 'make_plan', 'Draws', 'Support', 'draw_randoms', 'Records', 'run_draw',
+           'theta_of', 'simulate', 'SimulatedEvents', 'simulate_events', 'simulate_to_netcdf', 'MESSAGE_TYPES',
+           'OUTPUTS', 'THETA_PREFIX']
 
 # %% ../nbs/03_model.ipynb #bcb833b0
 WEEKDAY_FACTORS = (1.25, 1.15, 1.10, 1.10, 1.10, 0.70, 0.60)  # Mon..Sun multipliers of the daily message rate; mean 1
@@ -114,6 +114,19 @@ class Draws:
     msg_scale: np.ndarray # (message,) float32 exp(sigma * Z) per message to the provider; times the type median = minutes
     off_day_u: np.ndarray # (provider, date) float32 uniform: works on a day without sessions if < weekend_work_prob
 
+@dataclass(frozen=True)
+class Support:
+    "Help for the providers that the parameters do not describe: scribes at visits and a team of limited capacity"
+    scribe_share: float | np.ndarray = 0.0 # share of visits with a human scribe (a number, or (provider,) shares)
+    scribe_note_factor: float = 1.0 # provider's note minutes of a visit with a human scribe, relative to one without
+    ai_scribe_share: float | np.ndarray = 0.0 # share of visits documented with an ambient AI scribe (number or (provider,))
+    ai_scribe_note_factor: float = 1.0 # provider's note minutes of a visit with an AI scribe, relative to one without
+    team_minutes_per_day: float = np.inf # the team's minutes per calendar day for delegated messages, clinic-wide
+    team_minutes_factor: float = 1.0 # team minutes per delegated message, relative to the provider's mean minutes of its type
+
+    @property
+    def scribes(self) -> bool: return bool(np.any(np.asarray(self.scribe_share) > 0) or np.any(np.asarray(self.ai_scribe_share) > 0))
+
 def _thresholds(th: dict) -> tuple[np.float32, np.float32]:
     "Uniform thresholds for booked and arrived, in float32 so that numpy and the kernel compare alike"
     return np.float32(th["fill_rate"]), np.float32(th["fill_rate"] * (1 - th["no_show_prob"]))
@@ -152,10 +165,27 @@ def _route(rng: np.random.Generator, arrivals: np.ndarray, share: np.ndarray, si
     to_provider = kept.reshape(arrivals.shape)
     return to_provider, (arrivals.sum(2) - to_provider.sum(2)).astype(np.int32), z
 
+def _scribe_factors(plan: Plan, seen: np.ndarray, rng: np.random.Generator, support: Support) -> np.ndarray:
+    "float32 note factor per patient seen: one uniform per visit picks a human scribe (below its share), an AI scribe (next) or none"
+    per_visit = lambda share: _per_provider(_seen_per_provider(plan, seen), np.broadcast_to(share, plan.session.shape[:1]))
+    human = per_visit(support.scribe_share)
+    u = rng.random(human.size, dtype=np.float32)
+    return np.where(u < human, np.float32(support.scribe_note_factor),
+                    np.where(u < human + per_visit(support.ai_scribe_share), np.float32(support.ai_scribe_note_factor), np.float32(1)))
+
+def _team_shares(arrivals: np.ndarray, share: np.ndarray, th: dict, support: Support) -> np.ndarray:
+    """Delegation share per (provider, date, type), flattened: on a day whose delegated messages would need more team minutes
+    than the team has, every share is scaled down so that they need what the team has; the rest goes back to the providers"""
+    mean_minutes = np.array([th[f"msg_minutes_{t}"] for t in MESSAGE_TYPES]) * np.exp(th["msg_minutes_sigma"] ** 2 / 2)
+    demand = (arrivals * (share * mean_minutes * support.team_minutes_factor)).sum((0, 2))
+    scale = np.minimum(1.0, support.team_minutes_per_day / np.where(demand > 0, demand, 1.0))
+    return (share[None, None, :] * scale[None, :, None] * np.ones_like(arrivals, float)).ravel()
+
 def draw_randoms(plan: Plan, # the clinic as arrays
                  th: dict, # one parameter set: name -> float
                  rng: np.random.Generator, # the draw's stream; each process draws from its own child (PROCESS_STREAMS)
                  effects: dict | None = None, # effect name -> (provider,) factors (PROVIDER_EFFECTS); None: all 1
+                 support: Support | None = None, # scribes and team capacity; None: neither
                 ) -> Draws:
     "All random numbers of one draw (provider effects scale them after drawing: the same numbers are consumed)"
     streams = dict(zip(PROCESS_STREAMS, rng.spawn(len(PROCESS_STREAMS))))
@@ -169,9 +199,11 @@ def draw_randoms(plan: Plan, # the clinic as arrays
     per_rate = plan.messages_per_rate if effects is None else plan.messages_per_rate * effects["msg_rate"][:, None]
     intensity = streams["arrivals"].standard_gamma(k, size=(P, T, 4)) * (per_rate[:, :, None] * (rates / k))
     arrivals = streams["arrivals"].poisson(intensity)
-    to_provider, delegated, msg_scale = _route(streams["messages"], arrivals, np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES]),
-                                               th["msg_minutes_sigma"])
+    share = np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES])
+    if support is not None and np.isfinite(support.team_minutes_per_day): share = _team_shares(arrivals, share, th, support)
+    to_provider, delegated, msg_scale = _route(streams["messages"], arrivals, share, th["msg_minutes_sigma"])
     off_day_u = streams["off_day"].random((P, T), dtype=np.float32)
+    if support is not None and support.scribes: note *= _scribe_factors(plan, seen, streams["note"].spawn(1)[0], support)
     if effects is not None:
         note *= _per_provider(_seen_per_provider(plan, seen), effects["note_minutes"])
         msg_scale *= _per_provider(to_provider.sum((1, 2)), effects["msg_minutes"])
@@ -288,9 +320,10 @@ def run_draw(plan: Plan, # the clinic as arrays
              draws: Draws | None = None, # random numbers to use instead of drawing them (tests)
              record: bool = False, # also return event records
              effects: dict | None = None, # effect name -> (provider,) factors (PROVIDER_EFFECTS); None: all 1
+             support: Support | None = None, # scribes and team capacity; None: neither
             ) -> tuple[Draws, Records]:
     "Simulate one draw into `fout` and `iout`; return its random numbers and the kernel's records (events only if `record`)"
-    r = draw_randoms(plan, th, rng, effects) if draws is None else draws
+    r = draw_randoms(plan, th, rng, effects, support) if draws is None else draws
     cap, chart, order = (np.full(plan.session.shape[0], float(th[k])) for k in ("after_hours_cap_minutes", "chart_review_minutes", "order_minutes"))
     if effects is not None:
         cap *= effects["after_hours_cap"]; chart *= effects["visit_ehr"]; order *= effects["visit_ehr"]
@@ -384,6 +417,7 @@ def simulate(clinic: Clinic, # providers, templates, holidays
              days: int | None = None, # number of calendar days; default through clinic.end
              seed: SeedLike = None, # root seed: draw i uses stream i of spawn_generators(seed, ...); None: fresh, recorded
              workers: int | None = None, # threads (results do not depend on it); default: number of CPUs
+             support: Support | None = None, # scribes and team capacity (scenario levers); None: neither
             ) -> xr.Dataset:
     "Simulated workload of every provider and date for each parameter set, on dims (draw, provider, date)"
     theta, given = _split_effects(theta)
@@ -396,7 +430,7 @@ def simulate(clinic: Clinic, # providers, templates, holidays
     D, (P, T) = len(ids), plan.session.shape
     fout = np.empty((len(FLOAT_OUTPUTS), D, P, T), np.float32)
     iout = np.empty((len(COUNT_OUTPUTS), D, P, T), np.int32)
-    def one(i): run_draw(plan, dict(zip(names, table[i])), streams[ids[i]], fout[:, i], iout[:, i], effects=_effects_of(effects, i))
+    def one(i): run_draw(plan, dict(zip(names, table[i])), streams[ids[i]], fout[:, i], iout[:, i], effects=_effects_of(effects, i), support=support)
     run_ensemble(one, D, workers)
     return _dataset(plan, ids, table, fout, iout, seed, clinic, f"Simulated workload: {clinic.name}", effects)
 

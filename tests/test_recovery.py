@@ -16,8 +16,8 @@ def test_recovers_the_truth_of_a_small_virtual_clinic(tmp_path):
     s = post.summary()
     inside = (s.q05 <= truth) & (truth <= s.q95)
     assert post.converged
-    assert inside.sum() >= 20, s[~inside]  # of 25 calibrated 90% intervals, fewer than 20 hold the truth with probability 0.03
-    direct = ~s["method"].str.startswith(("SMC-ABC", "prior"))
+    assert inside.sum() >= 20, s[~inside]  # of 26 calibrated 90% intervals, fewer than 20 hold the truth with probability 0.012
+    direct = ~s["method"].str.contains("SMC-ABC|prior:")   # not the note median: its shape is the ABC's or the prior's
     assert direct.sum() == 18  # what the tables identify: booking, no-shows, the inbox, chart review and orders
     narrow = (s.q95 - s.q05) / (s.prior_q95 - s.prior_q05)
     assert (narrow[direct] < 0.5).all(), narrow[direct]  # three weeks of tables pin them well inside the prior ...

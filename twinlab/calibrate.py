@@ -83,22 +83,28 @@ def abc_problem(data: ClinicData, # the clinic's data (at the tier to use)
     direct = {k: v for s in submodels for k, v in s.draws.items() if k in space or k in {m for m, _ in MEAN_OF.values()}}
     if not targets.summaries and not direct:
         raise CalibrationError(f"no usable table for {data.clinic.name!r}: {_found(data)}, but none gives a statistic to calibrate to; needed: {NEEDED}")
-    medians = {m: f"{sigma} and the measured mean ({next(s.name for s in submodels if mean in s.draws)}): median = mean × exp(-sigma² / 2)"
-               for m, (mean, sigma) in MEAN_OF.items() if mean in direct}
-    methods = {n: next(s.name for s in submodels if n in s.draws) for n in direct if n in space} | medians
+    medians = [m for m, (mean, _) in MEAN_OF.items() if mean in direct]
+    methods = {n: next(s.name for s in submodels if n in s.draws) for n in direct if n in space}
     problem = ABCProblem(targets, space, tuple(n for n in space.names if n not in direct and n not in medians), direct, workers=workers)
     if not (targets.summaries and problem.abc):
         methods |= {n: f"prior: no tier-{data.tier} summary to calibrate to" for n in problem.abc}
         prior = {n: space[n].prior.rvs(size=4000, random_state=rng) for n in problem.abc}
-        return dataclasses.replace(problem, abc=(), direct=direct | prior), methods
+        return dataclasses.replace(problem, abc=(), direct=direct | prior), _with_medians(methods, medians, submodels)
     projection, r2 = fit_pilot(problem, pilot, rng)
     r2_of = dict(zip(problem.abc, r2))
     problem, dropped = screen(problem, projection, r2, min_r2, rng)
     methods |= {n: f"prior: the tier-{data.tier} summaries do not inform it (adjusted R^2 {max(r2_of[n], 0):.2f} < {min_r2} on pilot simulations)"
                 for n in dropped}
     with_sd = "" if targets.discrepancy is None else f", {int((targets.discrepancy > 0).sum())} with a model discrepancy"
-    return problem, methods | {n: f"SMC-ABC on {len(targets.summaries)} tier-{data.tier} summaries{with_sd}" for n in problem.abc} | {
-        m: how.replace(MEAN_OF[m][1], f"{MEAN_OF[m][1]} (SMC-ABC)" if MEAN_OF[m][1] in problem.abc else MEAN_OF[m][1]) for m, how in medians.items()}
+    methods |= {n: f"SMC-ABC on {len(targets.summaries)} tier-{data.tier} summaries{with_sd}" for n in problem.abc}
+    return problem, _with_medians(methods, medians, submodels)
+
+def _with_medians(methods: dict, medians: list, submodels: list[SubModel]) -> dict:
+    "`methods` with how each median set from a measured mean (`MEAN_OF`) was estimated: the mean's sub-model and the shape's method"
+    def how(m):
+        mean, sigma = MEAN_OF[m]
+        return f"the measured mean ({next(s.name for s in submodels if mean in s.draws)}) and {sigma} ({methods[sigma]}): median = mean × exp(-sigma² / 2)"
+    return methods | {m: how(m) for m in medians}
 
 # %% ../nbs/07_calibrate.ipynb #bdcfdc76
 _ROUND_VARIABLES = {"threshold": ("1", "ABC distance threshold (projected summaries, in prior sds)"),

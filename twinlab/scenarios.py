@@ -38,7 +38,7 @@ LEVERS = {   # lever -> what its setting is
     "panel_scale": "factor on panel sizes: a number, or {provider: factor}",
     "message_rate": "{message type: multiplier of its rate}",
     "team_minutes_per_day": "the team's minutes per day for delegated messages, clinic-wide",
-    "team_spill_days": "whole days a delegated message may wait for the team before it goes back to its provider (default 2)",
+    "team_spill_days": "whole days a delegated message may wait for the team before it goes back to its provider (default 2; with team_minutes_per_day)",
     "protected_minutes": "desk minutes after the last block of each session day: a number, or {provider: minutes}",
 }
 TEMPLATE_KEYS = ("slot_minutes", "sessions_per_week", "admin_sessions")

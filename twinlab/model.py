@@ -110,7 +110,7 @@ class Draws:
     note: np.ndarray # (visit,) float32 note minutes per patient seen
     intensity: np.ndarray # (provider, date, type) float64 Gamma message intensity
     to_provider: np.ndarray # (provider, date, type) int32 messages reaching the provider
-    delegated: np.ndarray # (provider, date) int32 messages handled by the team
+    delegated: np.ndarray # (provider, date) int32 messages arriving less messages reaching the provider (negative on a day the team sends back more than it takes)
     msg_scale: np.ndarray # (message,) float32 exp(sigma * Z) per message to the provider; times the type median = minutes
     off_day_u: np.ndarray # (provider, date) float32 uniform: works on a day without sessions if < weekend_work_prob
 
@@ -122,7 +122,11 @@ class Support:
     ai_scribe_share: float | np.ndarray = 0.0 # share of visits documented with an ambient AI scribe (number or (provider,))
     ai_scribe_note_factor: float = 1.0 # provider's note minutes of a visit with an AI scribe, relative to one without
     team_minutes_per_day: float = np.inf # the team's minutes per calendar day for delegated messages, clinic-wide
-    team_minutes_factor: float = 1.0 # team minutes per delegated message, relative to the provider's mean minutes of its type
+    team_minutes_factor: float = 1.0 # team minutes of a delegated message, relative to the provider's minutes of the same message
+    team_spill_days: int = 2 # days a delegated message may wait for the team; the day after, it goes to its provider (see the prose)
+
+    @property
+    def team_queue(self) -> bool: return bool(np.isfinite(self.team_minutes_per_day))
 
     @property
     def scribes(self) -> bool: return bool(np.any(np.asarray(self.scribe_share) > 0) or np.any(np.asarray(self.ai_scribe_share) > 0))
@@ -141,10 +145,11 @@ def _seen_per_provider(plan: Plan, seen: np.ndarray) -> np.ndarray:
     return np.diff(running[np.r_[0, np.cumsum(plan.slots_per_provider)]])
 
 @numba.njit(nogil=True, cache=True)
-def _route_messages(rng, counts, share, z, kept):
+def _route_messages(rng, counts, share, z, z_team, kept):
     """Per arriving message, in cell order, a routing uniform and a normal: it reaches the provider if the uniform is at
-    least its type's share, and then its normal goes to `z`; per cell, how many reach the provider. Returns len of z used."""
-    j = 0
+    least its type's share, and then its normal goes to `z`, else to `z_team` if that has room; per cell, how many reach
+    the provider. Returns the lengths of z and z_team used."""
+    j = jd = 0
     for c in range(counts.size):
         threshold = share[c % share.size]
         n = 0
@@ -153,17 +158,23 @@ def _route_messages(rng, counts, share, z, kept):
             normal = rng.standard_normal()
             if u >= threshold:
                 z[j] = normal; j += 1; n += 1
+            elif jd < z_team.size:
+                z_team[jd] = normal; jd += 1
         kept[c] = n
-    return j
+    return j, jd
 
-def _route(rng: np.random.Generator, arrivals: np.ndarray, share: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Messages to the provider per (provider, date, type), delegated per (provider, date), and exp(sigma * Z) of each message to the provider"
-    z, kept = np.empty(int(arrivals.sum()), np.float32), np.empty(arrivals.size, np.int32)
-    z = z[:_route_messages(rng, arrivals.ravel(), share, z, kept)]
+def _scales(z: np.ndarray, sigma: float) -> np.ndarray:
+    "exp(sigma * z) in place"
     z *= np.float32(sigma)
-    np.exp(z, out=z)
-    to_provider = kept.reshape(arrivals.shape)
-    return to_provider, (arrivals.sum(2) - to_provider.sum(2)).astype(np.int32), z
+    return np.exp(z, out=z)
+
+def _route(rng: np.random.Generator, arrivals: np.ndarray, share: np.ndarray, sigma: float, team: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Messages to the provider per (provider, date, type), exp(sigma * Z) of each message to the provider, and (with `team`)
+    of each delegated message, both in cell order"""
+    n = int(arrivals.sum())
+    z, z_team, kept = np.empty(n, np.float32), np.empty(n if team else 0, np.float32), np.empty(arrivals.size, np.int32)
+    j, jd = _route_messages(rng, arrivals.ravel(), share, z, z_team, kept)
+    return kept.reshape(arrivals.shape), _scales(z[:j], sigma), _scales(z_team[:jd], sigma)
 
 def _scribe_factors(plan: Plan, seen: np.ndarray, rng: np.random.Generator, support: Support) -> np.ndarray:
     "float32 note factor per patient seen: one uniform per visit picks a human scribe (below its share), an AI scribe (next) or none"
@@ -173,13 +184,41 @@ def _scribe_factors(plan: Plan, seen: np.ndarray, rng: np.random.Generator, supp
     return np.where(u < human, np.float32(support.scribe_note_factor),
                     np.where(u < human + per_visit(support.ai_scribe_share), np.float32(support.ai_scribe_note_factor), np.float32(1)))
 
-def _team_shares(arrivals: np.ndarray, share: np.ndarray, th: dict, support: Support) -> np.ndarray:
-    """Delegation share per (provider, date, type), flattened: on a day whose delegated messages would need more team minutes
-    than the team has, every share is scaled down so that they need what the team has; the rest goes back to the providers"""
-    mean_minutes = np.array([th[f"msg_minutes_{t}"] for t in MESSAGE_TYPES]) * np.exp(th["msg_minutes_sigma"] ** 2 / 2)
-    demand = (arrivals * (share * mean_minutes * support.team_minutes_factor)).sum((0, 2))
-    scale = np.minimum(1.0, support.team_minutes_per_day / np.where(demand > 0, demand, 1.0))
-    return (share[None, None, :] * scale[None, :, None] * np.ones_like(arrivals, float)).ravel()
+@numba.njit(nogil=True, cache=True)
+def _team_queue(day, minutes, capacity, spill_days, days):
+    """The team's first-in-first-out queue of delegated messages (in arrival order, with arrival day and team minutes).
+    Each day it first sends back, from the head, every message that has waited more than `spill_days` days, then works
+    whole messages from the head while the next fits in what is left of `capacity`. Per message, the day it reaches its
+    provider: -1 if the team handled it, `days` if it is still with the team at the end."""
+    reach = np.full(day.size, days, np.int32)
+    head = 0
+    for t in range(days):
+        used = 0.0
+        while head < day.size and day[head] <= t:
+            if t - day[head] > spill_days: reach[head] = t
+            elif used + minutes[head] <= capacity:
+                used += minutes[head]; reach[head] = -1
+            else: break
+            head += 1
+    return reach
+
+def _after_team(arrivals: np.ndarray, kept: np.ndarray, z: np.ndarray, z_team: np.ndarray, th: dict, support: Support) -> tuple[np.ndarray, np.ndarray]:
+    """Messages to the provider per (provider, date, type) and their exp(sigma * Z) in the kernel's order, once the team's
+    queue has sent back what it could not handle in time: a message sent back joins its provider's cell of the day it
+    reaches them, ahead of that cell's own messages (it is older), with its own minutes"""
+    cell = np.repeat(np.arange(arrivals.size), (arrivals - kept).ravel())   # each delegated message's arrival cell, in cell order
+    provider, day, kind = np.unravel_index(cell, arrivals.shape)
+    fifo = np.argsort(day, kind="stable")
+    median = np.array([th[f"msg_minutes_{t}"] for t in MESSAGE_TYPES])
+    reach = np.empty(cell.size, np.int32)
+    reach[fifo] = _team_queue(day[fifo], (median[kind] * z_team * support.team_minutes_factor)[fifo],
+                              float(support.team_minutes_per_day), int(support.team_spill_days), arrivals.shape[1])
+    back = (reach >= 0) & (reach < arrivals.shape[1])
+    back_cell = np.ravel_multi_index((provider[back], reach[back], kind[back]), arrivals.shape)
+    to_provider = kept + np.bincount(back_cell, minlength=arrivals.size).reshape(arrivals.shape).astype(np.int32)
+    own_cell = np.repeat(np.arange(arrivals.size), kept.ravel())
+    order = np.argsort(np.r_[2 * own_cell + 1, 2 * back_cell], kind="stable")
+    return to_provider, np.r_[z, z_team[back]][order]
 
 def draw_randoms(plan: Plan, # the clinic as arrays
                  th: dict, # one parameter set: name -> float
@@ -200,8 +239,10 @@ def draw_randoms(plan: Plan, # the clinic as arrays
     intensity = streams["arrivals"].standard_gamma(k, size=(P, T, 4)) * (per_rate[:, :, None] * (rates / k))
     arrivals = streams["arrivals"].poisson(intensity)
     share = np.array([th[f"delegation_{t}"] for t in MESSAGE_TYPES])
-    if support is not None and np.isfinite(support.team_minutes_per_day): share = _team_shares(arrivals, share, th, support)
-    to_provider, delegated, msg_scale = _route(streams["messages"], arrivals, share, th["msg_minutes_sigma"])
+    team = support is not None and support.team_queue
+    to_provider, msg_scale, team_scale = _route(streams["messages"], arrivals, share, th["msg_minutes_sigma"], team)
+    if team: to_provider, msg_scale = _after_team(arrivals, to_provider, msg_scale, team_scale, th, support)
+    delegated = (arrivals.sum(2) - to_provider.sum(2)).astype(np.int32)
     off_day_u = streams["off_day"].random((P, T), dtype=np.float32)
     if support is not None and support.scribes: note *= _scribe_factors(plan, seen, streams["note"].spawn(1)[0], support)
     if effects is not None:

@@ -32,14 +32,16 @@ LEVERS = {   # lever -> what its setting is
     "delegation": "{message type: share of that type the team handles}",
     "scribe_share": "share of visits with a human scribe: a number, or {provider: share}",
     "ai_scribe_share": "share of visits with an ambient AI scribe: a number, or {provider: share}",
-    "template": "{slot_minutes: minutes, sessions_per_week: at most this many patient sessions}, each a number or {provider: value}",
+    "template": "{slot_minutes: minutes, sessions_per_week: at most this many patient sessions, admin_sessions: the week's last "
+                "patient sessions that become desk blocks}, each a number or {provider: value}",
     "panel_size": "panel size in patients: a number for every provider, or {provider: patients}",
     "panel_scale": "factor on panel sizes: a number, or {provider: factor}",
     "message_rate": "{message type: multiplier of its rate}",
     "team_minutes_per_day": "the team's minutes per day for delegated messages, clinic-wide",
+    "team_spill_days": "whole days a delegated message may wait for the team before it goes back to its provider (default 2; with team_minutes_per_day)",
     "protected_minutes": "desk minutes after the last block of each session day: a number, or {provider: minutes}",
 }
-TEMPLATE_KEYS = ("slot_minutes", "sessions_per_week")
+TEMPLATE_KEYS = ("slot_minutes", "sessions_per_week", "admin_sessions")
 SCENARIO_OUTPUTS = {   # output -> (units, plain name)
     **{v: (OUTPUTS[v][0], OUTPUTS[v][1]) for v in ("ehr_minutes", "ehr_outside_minutes", "note_outside_minutes", "inbox_minutes",
                                                   "messages_in", "messages_to_provider", "overrun_minutes")},
@@ -107,6 +109,9 @@ class Scenario:
             elif lever == "team_minutes_per_day":
                 if _is_number(value) and value >= 0: settings[lever] = float(value)
                 else: problems.append(f"{at} = {cut(repr(value))}: expected a number of minutes >= 0")
+            elif lever == "team_spill_days":
+                if _is_number(value) and value >= 0 and float(value).is_integer(): settings[lever] = int(value)
+                else: problems.append(f"{at} = {cut(repr(value))}: expected a whole number of days >= 0")
             else: settings[lever] = _template_settings(value, providers, at, problems)
         both = [settings.get(k) for k in ("scribe_share", "ai_scribe_share")]
         if all(s is not None for s in both) and (both[0] + both[1] > 1).any():
@@ -134,7 +139,8 @@ def _patient_sessions(t: pd.DataFrame) -> pd.Series:
     return rank.reindex(t.index)
 
 def _with_template(t: pd.DataFrame, providers: list, setting: dict) -> pd.DataFrame:
-    "Templates with slot lengths set and sessions beyond the weekly number dropped (with desk blocks left alone on their day)"
+    """Templates with slot lengths set, sessions beyond the weekly number dropped (with desk blocks left alone on their day),
+    then the week's last admin sessions made desk blocks"""
     t = t.copy()
     idx = t["provider_id"].map({p: i for i, p in enumerate(providers)}).to_numpy()
     slot = setting.get("slot_minutes")
@@ -148,7 +154,14 @@ def _with_template(t: pd.DataFrame, providers: list, setting: dict) -> pd.DataFr
         t = t[~(_patient_sessions(t).to_numpy() >= limit)]
         has_patients = t[t["kind"] == "patient"].groupby(["provider_id", "weekday"]).size()
         t = t[[(p, w) in has_patients.index for p, w in zip(t["provider_id"], t["weekday"])]]
+    if setting.get("admin_sessions") is not None: t = _with_admin_sessions(t.reset_index(drop=True), providers, setting["admin_sessions"])
     return t.reset_index(drop=True)
+
+def _with_admin_sessions(t: pd.DataFrame, providers: list, admin: np.ndarray) -> pd.DataFrame:
+    "Templates with the last `admin` patient sessions (blocks) of each provider's week turned into desk blocks of the same hours"
+    patient_sessions = t[t["kind"] == "patient"].groupby("provider_id").size()
+    from_end = t["provider_id"].map(patient_sessions).to_numpy() - _patient_sessions(t).to_numpy()   # 1 for the week's last session
+    return t.assign(kind=np.where(from_end <= t["provider_id"].map(dict(zip(providers, admin))).to_numpy(), "desk", t["kind"]))
 
 def _with_protected_time(t: pd.DataFrame, providers: list, minutes: np.ndarray) -> pd.DataFrame:
     "Templates with a desk block of `minutes` after the last block of every day each provider has blocks"
@@ -196,12 +209,13 @@ def theta_for(theta: xr.Dataset, # posterior draws (one variable per parameter o
 def support_for(settings: dict, # a Scenario's checked settings
                ) -> Support | None:
     "The model's `Support` (scribes, team capacity) under a scenario, with the shipped lever effects; None if it has neither"
-    levers = ("scribe_share", "ai_scribe_share", "team_minutes_per_day")
+    levers = ("scribe_share", "ai_scribe_share", "team_minutes_per_day", "team_spill_days")
     if all(settings.get(k) is None for k in levers): return None
     shares = {k: np.nan_to_num(settings[k]) if settings.get(k) is not None else 0.0 for k in levers[:2]}
     factor = lever_effects()["value"]
+    spill = {"team_spill_days": settings["team_spill_days"]} if settings.get("team_spill_days") is not None else {}   # else Support's default
     return Support(shares["scribe_share"], float(factor["scribe_note_factor"]), shares["ai_scribe_share"], float(factor["ai_scribe_note_factor"]),
-                   settings.get("team_minutes_per_day", np.inf), float(factor["team_minutes_factor"]))
+                   settings.get("team_minutes_per_day", np.inf), float(factor["team_minutes_factor"]), **spill)
 
 # %% ../nbs/08c_scenarios.ipynb #870aadc6
 def outputs_per_session_day(sim: xr.Dataset, # a simulation on (draw, provider, date)

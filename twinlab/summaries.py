@@ -22,10 +22,10 @@ from .params import default_space
 from .schema import COUNT_OUTPUTS, FLOAT_OUTPUTS
 
 # %% auto #0
-__all__ = ['MONTHLY_SUMS', 'SUMMARIES', 'PER_VISIT_SUMMARIES', 'DEFAULT_TARGET_CV', 'VISIT_SD_TARGET', 'LITERATURE_SUMMARIES',
-           'DayTotals', 'Context', 'context', 'simulate_totals', 'observed_totals', 'Summary', 'summaries_for',
-           'summarise', 'target_table', 'literature_summaries', 'SummaryTargets', 'panel_known', 'observed_targets',
-           'literature_targets_of']
+__all__ = ['MONTHLY_SUMS', 'SUMMARIES', 'PER_VISIT_SUMMARIES', 'MONTHLY_OF', 'DEFAULT_TARGET_CV', 'VISIT_SD_TARGET',
+           'LITERATURE_SUMMARIES', 'DayTotals', 'Context', 'context', 'simulate_totals', 'observed_totals', 'Summary',
+           'summaries_for', 'summarise', 'target_table', 'literature_summaries', 'SummaryTargets', 'panel_known',
+           'observed_targets', 'literature_targets_of']
 
 # %% ../nbs/07b_summaries.ipynb #f5484096
 @dataclass
@@ -152,6 +152,9 @@ SUMMARIES = (
 )
 
 PER_VISIT_SUMMARIES = ("note_per_visit", "chart_review_per_visit", "order_per_visit", "face_per_visit")
+MONTHLY_OF = {"monthly_ehr_per_hour": ("ehr_minutes", 3), "monthly_outside_per_hour": ("ehr_outside_minutes", 3),
+              "monthly_note_per_hour": ("note_minutes", 3), "monthly_inbox_per_hour": ("inbox_minutes", 2),
+              "monthly_messages_per_panel_year": ("messages_in", 2)}   # monthly summary -> its day-level variable, and the tier that gives it
 
 def summaries_for(obs: DayTotals, # observed day totals
                   tier: int, # the data tier
@@ -161,7 +164,9 @@ def summaries_for(obs: DayTotals, # observed day totals
     "The summaries of `tier` and below that the observed day totals give"
     have = set(obs.v) | ({"visits"} if obs.visits is not None else set()) | ({"monthly"} if obs.monthly is not None else set())
     have |= {"panel"} if panel else set()
-    return [s for s in SUMMARIES if 0 < s.tier <= tier and set(s.needs) <= have and (per_visit or s.name not in PER_VISIT_SUMMARIES)]
+    finer = {name for name, (var, var_tier) in MONTHLY_OF.items() if var in obs.v and var_tier <= tier}
+    return [s for s in SUMMARIES if 0 < s.tier <= tier and set(s.needs) <= have and (per_visit or s.name not in PER_VISIT_SUMMARIES)
+            and s.name not in finer]
 
 def summarise(o: DayTotals, # observed or simulated day totals
               ctx: Context, # the clinic

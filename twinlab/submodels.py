@@ -21,11 +21,11 @@ from .params import PROVIDER_EFFECTS, Param, ParamSpace, ProviderEffect
 from .schema import MESSAGE_TYPES
 
 # %% auto #0
-__all__ = ['MAX_SHORT_RUN_SHARE', 'AFTER_HOURS_QUANTILE', 'BOOTSTRAP_RESAMPLES', 'SubModel', 'no_show_model',
+__all__ = ['NOTE_LINK_MIN', 'MAX_SHORT_RUN_SHARE', 'AFTER_HOURS_QUANTILE', 'BOOTSTRAP_RESAMPLES', 'SubModel', 'no_show_model',
            'binomial_dispersion', 'slots_per_day', 'fill_model', 'delegation_model', 'inbox_counts', 'arrivals_model',
-           'handling_model', 'per_visit_model', 'note_model', 'visit_model', 'short_run_share', 'per_visit_resolved',
-           'direct_estimates', 'ratio_of_sums', 'message_minutes_by_provider', 'EffectFit', 'pool_effect',
-           'provider_effects', 'after_hours_budgets', 'after_hours_effect']
+           'handling_model', 'per_visit_model', 'note_link_share', 'note_shape', 'note_model', 'visit_model',
+           'short_run_share', 'per_visit_resolved', 'direct_estimates', 'ratio_of_sums', 'message_minutes_by_provider',
+           'EffectFit', 'pool_effect', 'provider_effects', 'after_hours_budgets', 'after_hours_effect']
 
 # %% ../nbs/07a_submodels.ipynb #df59a64c
 @dataclass
@@ -200,12 +200,38 @@ def per_visit_model(observed: xr.Dataset, # observed provider-days with `arrived
     return SubModel(f"weighted least squares: daily {variable} per patient seen (robust SE)", "audit_log",
                     {variable: np.abs(rng.normal(fit.params[0], fit.bse[0], n))}, fit)
 
-def note_model(observed: xr.Dataset, # observed provider-days with `note_minutes` and `arrived` (from an audit log)
+NOTE_LINK_MIN = 0.95   # share of the audit log's note minutes that must name their appointment for the per-visit shape
+
+def note_link_share(log: pd.DataFrame, # the audit log (as loaded, with active_seconds)
+                   ) -> float:
+    "Share of the audit log's note minutes on events that name their appointment"
+    credit = log["active_seconds"].to_numpy(float) * (log["activity"] == "note").to_numpy(bool)
+    linked = log["appointment_id"].notna().to_numpy(bool) if "appointment_id" in log else np.zeros(len(log), bool)
+    return float(credit[linked].sum() / max(credit.sum(), 1e-9))
+
+def note_shape(data: ClinicData, # clinic data whose audit log's note events name their appointment (see `note_link_share`)
+               n: int, rng: np.random.Generator, # posterior draws and their stream
+              ) -> tuple[np.ndarray, object]:
+    "Draws of note_minutes_sigma: the spread of each completed visit's log note minutes within its provider (OLS on provider), and the fit"
+    log, appts = data.tables["audit_log"], data.tables["appointments"]
+    notes = log[(log["activity"] == "note").to_numpy(bool) & log["appointment_id"].notna().to_numpy(bool)]
+    minutes = notes.groupby("appointment_id")["active_seconds"].sum() / 60
+    provider = appts[appts["status"] == "completed"].set_index("appointment_id")["provider_id"].reindex(minutes.index)
+    keep = provider.notna().to_numpy() & (minutes > 0).to_numpy()
+    fit = sm.OLS(np.log(minutes[keep].to_numpy()), pd.get_dummies(provider[keep].to_numpy()).to_numpy(float)).fit()
+    return np.sqrt(fit.ssr / rng.chisquare(fit.df_resid, n)), fit
+
+def note_model(data: ClinicData, # clinic data with an audit log (note minutes and patients seen per provider-day)
                n: int, rng: np.random.Generator, # posterior draws and their stream
               ) -> SubModel:
-    "Mean note minutes per visit: daily note minutes per patient seen (ratio of sums, robust standard error); draws of note_minutes_mean"
-    fit = per_visit_model(observed, "note_minutes", n, rng)
-    return SubModel(fit.name, "audit_log", {"note_minutes_mean": fit.draws["note_minutes"]}, fit.fit)
+    """Mean note minutes per visit (daily note minutes per patient seen: ratio of sums, robust standard error), and their
+    shape where the note events name their appointment; draws of note_minutes_mean (and note_minutes_sigma)"""
+    mean = per_visit_model(data.observed, "note_minutes", n, rng)
+    if "appointments" not in data.tables or note_link_share(data.tables["audit_log"]) < NOTE_LINK_MIN:
+        return SubModel(mean.name, "audit_log", {"note_minutes_mean": mean.draws["note_minutes"]}, mean.fit)
+    sigma, fit = note_shape(data, n, rng)
+    return SubModel(mean.name + "; log-normal shape: each visit's log note minutes ~ provider (OLS)", "audit_log",
+                    {"note_minutes_mean": mean.draws["note_minutes"], "note_minutes_sigma": sigma}, fit)
 
 def visit_model(appointments: pd.DataFrame, clinic: Clinic) -> SubModel:
     "Log-normal fit of visit lengths: their median and shape (a summary for the ABC, not a parameter)"
@@ -254,7 +280,7 @@ def direct_estimates(data: ClinicData, # the clinic's data (at the tier to use)
             out.append(handling_model(inbox, n, rng))
     if per_visit_resolved(data) and float(data.observed["arrived"].sum()) > 0:
         out += [per_visit_model(data.observed, v, n, rng) for v in ("chart_review_minutes", "order_minutes")]
-        out.append(note_model(data.observed, n, rng))
+        out.append(note_model(data, n, rng))
     return out
 
 # %% ../nbs/07a_submodels.ipynb #3eb593ad

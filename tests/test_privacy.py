@@ -65,11 +65,12 @@ def test_no_identifier_of_the_input_is_in_a_packet(two_sites, tmp_path):
 
 
 def test_an_outside_clinic_is_recovered_from_its_packets(tmp_path):
-    """Data twinlab.synth did not write: half a year of six providers, Poisson messages with no weekday pattern. Rates at
-    epsilon 10, where the noise is small beside them. Minutes per message at epsilon 1: about 58,000 minutes on 29,000
-    messages the providers handle; the minutes' share (0.15) puts noise of sd about 4,200 minutes on the total, 7%, so
-    20% is 2.8 of it."""
-    truth = outside_clinic(tmp_path / "outside", seed=5, days=182)
+    """Data twinlab.synth did not write: half a year of four providers, Poisson messages with no weekday pattern. Rates at
+    epsilon 10, where the noise is small beside them. Minutes per message at epsilon 1, half of it on the minutes
+    (minutes_share=0.5, 0.25 each for the handled messages and the minutes): about 43,000 minutes on 19,000 messages the
+    providers handle, and noise of sd about 2,000 minutes on the total (4 cells of sqrt(2) x 180 / 0.25), 5%; 20% is
+    4 of it."""
+    truth = outside_clinic(tmp_path / "outside", seed=5, providers=4, days=182)
     data = load_clinic(tmp_path / "outside")
     params = truth["parameters"]
     panel = sum(p["panel_size"] for p in params.values())
@@ -78,7 +79,7 @@ def test_an_outside_clinic_is_recovered_from_its_packets(tmp_path):
     site = network_result(calibrate_packets([packet]))["sites"]["Harbor Street Health"]["parameters"]
     for name, value in expected.items():
         assert abs(site[name]["mean"] / value - 1) < 0.2, (name, site[name], value)
-    packet = write_packet(release(data, 1.0), tmp_path / "o1.json")
+    packet = write_packet(release(data, 1.0, minutes_share=0.5), tmp_path / "o1.json")
     estimate = network_result(calibrate_packets([packet]))["sites"]["Harbor Street Health"]["parameters"]["msg_minutes"]
     minutes = observed_minutes(data)
     assert abs(estimate["mean"] / minutes - 1) < 0.2, (estimate, minutes)

@@ -367,21 +367,18 @@ def _add_release_arguments(p):
     p.add_argument("dir", help="a clinic data directory (with an inbox: tier 2 or 3)")
     p.add_argument("--epsilon", type=float, required=True, help="privacy budget of this release (> 0)")
     p.add_argument("--delta", type=float, help="(epsilon, delta)-DP with Gaussian noise (default: pure epsilon-DP, Laplace noise)")
-    p.add_argument("--unit", choices=["period", "week"], default="period", help="one cell per provider for the whole period (default: the most precise rates) or per provider and week")
+    p.add_argument("--unit", choices=["week", "period"], default="week", help="cells per provider and week (default) or one per provider for the whole period")
     p.add_argument("--max-daily", type=int, default=40, help="messages of one type a provider-day contributes at most (default 40)")
-    p.add_argument("--max-daily-minutes", type=int, default=180, help="active minutes on the messages a provider handles that a provider-day contributes at most (default 180)")
-    p.add_argument("--minutes-share", type=float, default=0.3, help="share of epsilon for the provider's handled messages and minutes, half each; 0: counts only (default 0.3)")
     p.add_argument("--keep-provider-ids", action="store_true", help="keep the roster's provider ids (default: keyed-hash pseudonyms)")
     p.add_argument("--total-budget", type=float, help="refuse the release if the budget spent on this clinic (read from the ledger) would exceed this (default: privacy_budget in the config file, else no limit)")
     p.add_argument("--out", required=True, help="JSON packet to write")
     p.add_argument("--json", action="store_true", help="print JSON")
 
-@command("release", "At a site: a differentially private packet of the clinic's message counts and minutes (OpenDP), for `calibrate --packets` at the hub.",
+@command("release", "At a site: a differentially private packet of the clinic's message counts (OpenDP), for `calibrate --packets` at the hub.",
          _add_release_arguments)
 def _release(args):
     from twinlab.release import release, write_packet
     packet = release(args.dir, args.epsilon, delta=args.delta, unit=args.unit, max_daily=args.max_daily,
-                     max_daily_minutes=args.max_daily_minutes, minutes_share=args.minutes_share,
                      keep_provider_ids=args.keep_provider_ids, total_budget=args.total_budget)
     write_packet(packet, args.out)
     args.ledger_facts = {"dataset": packet["site"]}   # the budget itself was recorded by `release` when it drew the noise

@@ -18,9 +18,8 @@ from .release import PrivacyError, read_packet
 from .schema import MESSAGE_TYPES, provenance_attrs
 
 # %% auto #0
-__all__ = ['GRID_HALF_WIDTH', 'MINUTES_PRIOR_SD', 'packet_cells', 'dispersion_of', 'measurement', 'site_statistics',
-           'log_likelihood', 'minutes_statistics', 'minutes_prior', 'minutes_log_likelihood', 'calibrate_packets',
-           'pooled_prior', 'network_result', 'write_network', 'with_pooled_prior', 'site_truth', 'observed_minutes']
+__all__ = ['GRID_HALF_WIDTH', 'packet_cells', 'dispersion_of', 'site_statistics', 'log_likelihood', 'calibrate_packets',
+           'pooled_prior', 'network_result', 'write_network', 'with_pooled_prior', 'site_truth']
 
 # %% ../nbs/07g_network.ipynb #d9b90c80
 def packet_cells(packet: dict, # a packet from `twinlab.release.read_packet`
@@ -43,17 +42,11 @@ def dispersion_of(cells: pd.DataFrame, # from `packet_cells`
             scale += (r ** 2 * x2).sum()
     return np.inf if excess <= 0 or scale == 0 else scale / excess
 
-def measurement(packet: dict, # a packet from `twinlab.release.read_packet`
-                summary: str, # 'counts', 'handled' or 'minutes'
-               ) -> dict | None:
-    "The packet's description of the measurement of `summary`, or None if the site did not release it"
-    return next((m for m in packet["privacy"]["measurements"] if m["summary"] == summary), None)
-
 def site_statistics(packet: dict, # a packet from `twinlab.release.read_packet`
                    ) -> pd.DataFrame:
     "Per message type: the noisy total Y, exposure sums, cells, noise variance and the dispersion k the likelihood uses"
     cells = packet_cells(packet)
-    noise = measurement(packet, "counts")["noise_variance"]
+    noise = sum(m["noise_variance"] for m in packet["privacy"]["measurements"])
     q05, q95 = default_space()["msg_dispersion"].prior.ppf([0.05, 0.95])
     k = float(np.clip(dispersion_of(cells, noise), q05, q95)) if cells.groupby("provider").size().min() >= 2 else float(q05)
     return pd.DataFrame({"total": [cells[t].sum() for t in MESSAGE_TYPES], "exposure": cells["exposure"].sum(),
@@ -99,71 +92,34 @@ def _summary(grid: np.ndarray, p: np.ndarray) -> dict:
     q05, q95 = np.exp(np.interp([0.05, 0.95], c, grid))
     return {"mean": float((np.exp(grid) * p).sum()), "q05": float(q05), "q95": float(q95)}
 
-# %% ../nbs/07g_network.ipynb #4ec30cbc
-MINUTES_PRIOR_SD = 0.5   # log-scale spread of the prior of a site's mean minutes per message (one type's 0.3, widened for the mix)
-
-def minutes_statistics(packet: dict, # a packet from `twinlab.release.read_packet`
-                      ) -> dict | None:
-    "Noisy totals of the provider's handled messages and minutes, cells and noise variances; None if the packet has no minutes"
-    handled, minutes = measurement(packet, "handled"), measurement(packet, "minutes")
-    if handled is None or minutes is None: return None
-    cells = packet_cells(packet)
-    return {"handled": float(cells["handled"].sum()), "minutes": float(cells["minutes"].sum()), "cells": len(cells),
-            "handled_noise_variance": handled["noise_variance"], "minutes_noise_variance": minutes["noise_variance"]}
-
-def minutes_prior() -> tuple[float, float]:
-    "Log-scale mean and sd of the prior of a site's mean minutes per provider-handled message, from the twin's priors"
-    space = default_space()
-    sigma = float(space["msg_minutes_sigma"].prior.median())
-    mean = np.mean([space[f"msg_minutes_{t}"].prior.median() for t in MESSAGE_TYPES]) * np.exp(sigma ** 2 / 2)
-    return float(np.log(mean)), MINUTES_PRIOR_SD
-
-def minutes_log_likelihood(s: dict | None, # `minutes_statistics` of one site
-                           grid: np.ndarray, # log minutes per message
-                          ) -> np.ndarray:
-    "Fieller's normal log-likelihood of M - mu H at each log mean minutes of `grid`, the DP noise of both sums in its variance"
-    if s is None: return np.zeros_like(grid)
-    mu = np.exp(grid)
-    c2 = np.expm1(float(default_space()["msg_minutes_sigma"].prior.median()) ** 2)
-    var = mu ** 2 * (max(s["handled"], 1.0) * c2 + s["cells"] * s["handled_noise_variance"]) + s["cells"] * s["minutes_noise_variance"]
-    return stats.norm.logpdf(s["minutes"] - mu * s["handled"], 0.0, np.sqrt(var))
-
 # %% ../nbs/07g_network.ipynb #b0cac359
 def calibrate_packets(paths: list, # packet files, one per site
                      ) -> xr.Dataset:
-    "Each site's message rates and minutes per message, and the network's pooled prior, from release packets alone"
+    "Each site's message rates, and the network's pooled prior, from release packets alone"
     packets = [read_packet(p) for p in paths]
     if not packets: raise PrivacyError("packets: none given; expected at least one release packet")
     sites = [p["site"] for p in packets]
     if len(set(sites)) < len(sites):
         raise PrivacyError(f"packets: site {next(s for s in sites if sites.count(s) > 1)!r} sent more than one; expected one packet per site")
-    fits = {}   # parameter -> (log-likelihoods (site, grid), grid, prior mean and sd of the log, unit)
-    space, site_stats = default_space(), [site_statistics(p) for p in packets]
-    for t in MESSAGE_TYPES:
-        prior = space[f"msg_rate_{t}"].prior
-        mu0, sd0 = float(np.log(prior.median())), float(prior.args[0])   # the prior is lognorm(sd of the log, scale=median)
-        grid = np.linspace(mu0 - GRID_HALF_WIDTH, mu0 + GRID_HALF_WIDTH, 3001)
-        fits[f"msg_rate_{t}"] = np.stack([log_likelihood(s, t, grid) for s in site_stats]), grid, mu0, sd0, "messages per patient per year"
-    minutes = [minutes_statistics(p) for p in packets]
-    if any(m is not None for m in minutes):
-        mu0, sd0 = minutes_prior()
-        grid = np.linspace(mu0 - GRID_HALF_WIDTH, mu0 + GRID_HALF_WIDTH, 3001)
-        fits["msg_minutes"] = np.stack([minutes_log_likelihood(m, grid) for m in minutes]), grid, mu0, sd0, "minutes per message"
-    params = list(fits)
+    site_stats = [site_statistics(p) for p in packets]
+    space, params = default_space(), [f"msg_rate_{t}" for t in MESSAGE_TYPES]
     out = {k: np.zeros((len(sites), len(params))) for k in ("mean", "q05", "q95")}
     net = {k: np.zeros(len(params)) for k in ("mean", "q05", "q95", "between_site_sd", "prior_s", "prior_scale")}
-    for j, (loglik, grid, mu0, sd0, _) in enumerate(fits.values()):
-        site_post, new, omega = _pool(loglik, grid, mu0, sd0)
+    for j, (t, name) in enumerate(zip(MESSAGE_TYPES, params)):
+        prior = space[name].prior
+        mu0, sd0 = float(np.log(prior.median())), float(prior.args[0])   # the prior is lognorm(sd of the log, scale=median)
+        grid = np.linspace(mu0 - GRID_HALF_WIDTH, mu0 + GRID_HALF_WIDTH, 3001)
+        site_post, new, omega = _pool(np.stack([log_likelihood(s, t, grid) for s in site_stats]), grid, mu0, sd0)
         for i in range(len(sites)):
             for k, v in _summary(grid, site_post[i]).items(): out[k][i, j] = v
         for k, v in _summary(grid, new).items(): net[k][j] = v
         m = (grid * new).sum()
         net["between_site_sd"][j], net["prior_s"][j], net["prior_scale"][j] = omega, np.sqrt(((grid - m) ** 2 * new).sum()), np.exp(m)
-    coords = {"site": sites, "param": params, "unit": ("param", [f[4] for f in fits.values()])}
-    ds = xr.Dataset({k: (("site", "param"), v, {"long_name": f"posterior {k} of the site's parameter (in its unit)"})
+    coords = {"site": sites, "param": params}
+    ds = xr.Dataset({k: (("site", "param"), v, {"units": "messages per patient per year", "long_name": f"posterior {k} of the site's rate"})
                      for k, v in out.items()}, coords)
     for k, v in net.items(): ds[f"network_{k}"] = ("param", v, {"long_name": f"network: {k.replace('_', ' ')}"})
-    ds.attrs.update(provenance_attrs("Network calibration of message rates and minutes from release packets", "twinlab.network.calibrate_packets", "none: the grid computation is deterministic"))
+    ds.attrs.update(provenance_attrs("Network calibration of message rates from release packets", "twinlab.network.calibrate_packets", "none: the grid computation is deterministic"))
     ds.attrs.update(packets=", ".join(f"{p['site']}: {p['content_hash']}" for p in packets),
                     epsilon=", ".join(f"{p['site']}: {p['privacy']['epsilon_spent']:g}" for p in packets))
     return ds
@@ -178,7 +134,7 @@ def network_result(ds: xr.Dataset, # from `calibrate_packets`
     "JSON-ready: {'sites': {site: {'parameters': {name: mean, q05, q95}}}, 'network': {name: predictive mean, q05, q95, between-site sd, prior}}"
     from twinlab.params import describe_distribution
     prior = pooled_prior(ds)
-    return {"sites": {str(s): {"parameters": {str(p): {**{k: float(ds[k].sel(site=s, param=p)) for k in ("mean", "q05", "q95")}, "unit": str(ds["unit"].sel(param=p).values)} for p in ds["param"].values}}
+    return {"sites": {str(s): {"parameters": {str(p): {k: float(ds[k].sel(site=s, param=p)) for k in ("mean", "q05", "q95")} for p in ds["param"].values}}
                       for s in ds["site"].values},
             "network": {str(p): {**{k: float(ds[f"network_{k}"].sel(param=p)) for k in ("mean", "q05", "q95", "between_site_sd")},
                                  "prior": describe_distribution(prior[p])} for p in ds["param"].values}}
@@ -194,7 +150,7 @@ def write_network(ds: xr.Dataset, # from `calibrate_packets`
 def with_pooled_prior(space, # a twinlab.params.ParamSpace (a site's own)
                       ds: xr.Dataset, # from `calibrate_packets`
                      ):
-    "`space` with the network's pooled prior in place of each message rate's prior (the site's mean minutes are not a parameter of the twin, whose minutes are per type)"
+    "`space` with the network's pooled prior in place of each message rate's prior"
     import dataclasses
     from twinlab.params import ParamSpace
     prior, sites = pooled_prior(ds), ", ".join(map(str, ds["site"].values))
@@ -213,11 +169,3 @@ def site_truth(path: str | Path, # a virtual clinic directory (with truth.json)
     x = make_plan(clinic).messages_per_rate.sum(1)
     f = np.array([theta.get("effect_msg_rate", {}).get(p, 1.0) for p in clinic.providers])
     return {f"msg_rate_{t}": float(theta[f"msg_rate_{t}"] * (f * x).sum() / x.sum()) for t in MESSAGE_TYPES}
-
-def observed_minutes(data, # a loaded clinic (`twinlab.data.load_clinic`)
-                    ) -> float:
-    "The mean active minutes per message the providers handled, from the clinic's own rows: what `msg_minutes` estimates"
-    from twinlab.model import make_plan
-    from twinlab.release import provider_minutes
-    handled, minutes = provider_minutes(data.tables["inbox"], data.clinic, len(make_plan(data.clinic).dates))
-    return float(minutes.sum() / handled.sum())

@@ -23,6 +23,8 @@ import hashlib
 import sys
 from pathlib import Path
 
+from jupyter_cache import get_cache
+
 sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
 import twinlab
@@ -77,6 +79,10 @@ def sources_digest() -> str:
 
 nb_execution_mode = "cache"
 nb_execution_cache_path = str(ROOT / "docs" / "_build" / ".jupyter_cache" / sources_digest())
+# `-j auto` reads the documents in several processes. On a clean build each would create the cache's database, and
+# they race ("table nbproject already exists", seen in a clean-clone build); creating it here, once, before they start,
+# avoids that.
+get_cache(nb_execution_cache_path).list_cache_records()
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True

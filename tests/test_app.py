@@ -5,8 +5,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,24 +25,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def served_url(server: subprocess.Popen, log: Path, seconds: float = 180) -> str:
+    """The address Voilà says it listens on. Voilà moves to another port when the one asked for has been taken in the
+    meantime (the other test worker's kernels open ports too), so the test reads the address from Voilà's log instead
+    of assuming it: connecting to a port some other program took hangs the browser until it times out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        lines = log.read_text().splitlines()
+        for said, following in zip(lines, lines[1:]):
+            if "Voilà is running at" in said and following.strip().startswith("http"): return following.strip()
+        if server.poll() is not None: pytest.fail(f"voila exited with code {server.returncode}:\n{log.read_text()}")
+        time.sleep(0.5)
+    pytest.fail(f"voila did not say where it listens within {seconds:.0f} s:\n{log.read_text()}")
+
+
 @pytest.fixture
 def app_url(tmp_path):
-    port = free_port()
+    log = tmp_path / "voila.log"
     env = {**os.environ, "TWINLAB_APP_DRAWS": "20"}   # a smaller ensemble: the test checks that the numbers move, not their precision
-    server = subprocess.Popen([str(VOILA), str(APP), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"], cwd=APP.parent, env=env,
-                              stdout=subprocess.DEVNULL, stderr=(tmp_path / "voila.log").open("w"))
-    url = f"http://127.0.0.1:{port}/"
+    with log.open("w") as sink:
+        server = subprocess.Popen([str(VOILA), str(APP), "--no-browser", f"--port={free_port()}", "--Voila.ip=127.0.0.1"],
+                                  cwd=APP.parent, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
-        for _ in range(120):   # the server is up once it answers at all (the notebook runs only when the page is asked for)
-            try:
-                urllib.request.urlopen(url + "static/", timeout=1)
-                break
-            except urllib.error.HTTPError: break   # an answer, if not a page
-            except OSError: time.sleep(0.5)
-        yield url
+        yield served_url(server, log)
     finally:
         server.terminate()
         server.wait(timeout=30)
+        sys.stderr.write(f"voila's log:\n{log.read_text()}")   # pytest shows it only when the test fails
 
 
 def test_moving_a_slider_changes_the_numbers(app_url):
@@ -53,8 +60,8 @@ def test_moving_a_slider_changes_the_numbers(app_url):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
         try:
             page = browser.new_page()
-            page.goto(app_url, timeout=120_000)
-            page.wait_for_selector(".whatif-summary li", timeout=120_000)
+            page.goto(app_url, wait_until="commit", timeout=60_000)   # Voilà streams the page while the notebook runs
+            page.wait_for_selector(".whatif-summary li", timeout=300_000)
             before = page.inner_text(".whatif-summary")
             assert "after-hours EHR time" in before and "change +0.0" in before   # no lever moved: exactly no change
             handle = page.locator(".whatif-scribe .noUi-handle")

@@ -147,13 +147,21 @@ def _outside(acts: list, blocks: list) -> float:
     return sum(e - s for s, e, *_ in acts) - inside
 
 
+def _changed(change: dict | None, pid: str, kind: str, date) -> float:
+    "The factor `change` puts on provider pid's rate of messages of type `kind` on `date`"
+    if not change or kind != change["type"] or date < pd.Timestamp(change["from"]) or pid not in change.get("providers", [pid]): return 1.0
+    return float(change["factor"])
+
+
 def _stamp(date, seconds: int) -> str:
     return (pd.Timestamp(date) + pd.Timedelta(seconds=int(seconds))).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def outside_clinic(out, seed: int, providers: int = 6, days: int = 28, start: str = "2026-04-06", timeout_s: int = 300,
-                   last_event_s: int = 30) -> dict:
-    "Write an outside clinic's data directory with truth.json; return the truth"
+                   last_event_s: int = 30, change: dict | None = None) -> dict:
+    """Write an outside clinic's data directory with truth.json; return the truth. `change`, e.g.
+    {"from": "2026-05-04", "type": "patient", "factor": 1.5, "providers": ["H01"]} (all providers if "providers" is left
+    out), multiplies that message type's rate from that day on: a sustained change for the twin to detect."""
     rng = np.random.default_rng(seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -164,7 +172,7 @@ def outside_clinic(out, seed: int, providers: int = 6, days: int = 28, start: st
         pending, done, events = [], [], []
         for date in dates:
             for kind, (rate, _) in TYPES.items():
-                for _ in range(rng.poisson(p["panel_size"] * rate * p["message_rate_factor"] / 365)):
+                for _ in range(rng.poisson(p["panel_size"] * rate * p["message_rate_factor"] * _changed(change, pid, kind, date) / 365)):
                     m = {"id": f"{pid}-M{len(inbox) + 1:06d}", "provider": pid, "type": kind, "date": date,
                          "arrival": int(rng.uniform(6 * 3600, 20 * 3600)), "team": rng.random() < DELEGATED[kind]}
                     inbox.append(m)
@@ -185,7 +193,7 @@ def outside_clinic(out, seed: int, providers: int = 6, days: int = 28, start: st
         log += [(pid, *e) for e in events]
         pauses[pid] = _excess(events, timeout_s, last_event_s)
     _write(out, dates, params, appts, inbox, log, truth_rows)
-    truth = {"generator": "tests/outside_clinic.py", "seed": seed, "timezone": TIMEZONE, "start": str(dates[0].date()),
+    truth = {"generator": "tests/outside_clinic.py", "seed": seed, "change": change, "timezone": TIMEZONE, "start": str(dates[0].date()),
              "end": str(dates[-1].date()), "parameters": params, "days": truth_rows, "measure_excess": pauses}
     (out / "truth.json").write_text(json.dumps(truth, indent=1, default=str) + "\n")
     return truth

@@ -242,7 +242,7 @@ def test_batch_reports_an_unreachable_scheduler(tmp_path):
 
 HOSTILE = "<img src=x onerror=alert(11)> *Clinic*"
 SMALL = {"clinic": {}, "simulation": {"days": 7, "draws": 4, "seed": 3}, "workload": {"seed": 3, "draws": 20, "sobol_n": 16, "value_draws": 200},
-         "scenarios": {"weeks": 1, "draws": 8, "seed": 3}}
+         "scenarios": {"weeks": 1, "draws": 8, "seed": 3}, "monitor": {"weeks": 2, "seed": 3}}
 
 
 @pytest.mark.parametrize("template", list_templates())

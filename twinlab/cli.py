@@ -17,7 +17,7 @@ from .core import SeedLike, TwinlabError, request_stop
 
 # %% auto #0
 __all__ = ['COMMANDS', 'LEDGERED', 'command', 'build_parser', 'main', 'error_object', 'print_result', 'calibrate_dir',
-           'calibration_text', 'whatif_text']
+           'calibration_text', 'whatif_text', 'twin_text']
 
 # %% ../nbs/10_cli.ipynb #479a7755
 COMMANDS: dict[str, tuple] = {}  # name -> (one-line help, add_arguments, run)
@@ -448,9 +448,62 @@ def _whatif(args):
     result = whatif(args.dir, args.posterior, args.scenarios, weeks=args.weeks, draws=args.draws, seed=args.seed)
     print(json.dumps(result, indent=2) if args.json else whatif_text(result))
 
+# %% ../nbs/10_cli.ipynb #616b20ad
+def _add_twin_arguments(p):
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = sub.add_parser("init", help="calibrate on the data up to DATE and write the twin's state")
+    q.add_argument("dir", help="a clinic data directory, or 'example'")
+    q.add_argument("--until", required=True, help="the last day the twin learns from (YYYY-MM-DD)")
+    q.add_argument("--state", required=True, help="the folder to write the state to (must not hold a state yet)")
+    q.add_argument("--seed", type=int, help="root seed of the calibration and every later update (default: fresh entropy, recorded)")
+    q.add_argument("--tier", type=int, choices=[2, 3], help="use only the tables of this tier and below (kept for the updates)")
+    q = sub.add_parser("update", help="assimilate the days after the last update, up to DATE")
+    q.add_argument("state", help="the twin's state folder")
+    q.add_argument("dir", help="the clinic's data directory (grown since the last update)")
+    q.add_argument("--until", required=True, help="the last new day to assimilate (YYYY-MM-DD)")
+    q = sub.add_parser("forecast", help="forecast the next days from the carried state")
+    q.add_argument("state", help="the twin's state folder")
+    q.add_argument("--days", type=int, default=7, help="days to forecast (default 7)")
+    q = sub.add_parser("status", help="where the twin stands")
+    q.add_argument("state", help="the twin's state folder")
+    for q in sub.choices.values(): q.add_argument("--json", action="store_true", help="print JSON")
+
+def twin_text(result: dict, # from twinlab.twin.forecast
+             ) -> str:
+    "The forecast and alerts as lines for people"
+    from twinlab.twin import FORECAST
+    lines = [f"Forecast for {result['first_day']} to {result['last_day']} ({result['days']} days) from the data up to {result['until']}: "
+             "median [90% interval] of each total", f"{'provider':<12}" + "".join(f"{v:>30}" for v in FORECAST)]
+    cell = lambda q: f"{q['q50']:.0f} [{q['q05']:.0f}, {q['q95']:.0f}]"
+    for p, row in [*result["forecast"].items(), ("clinic", result["clinic"])]:
+        lines.append(f"{p:<12}" + "".join(f"{cell(row[v]):>30}" for v in FORECAST))
+    lines += [f"ALERT {a['provider'] or 'clinic'}: {a['detail']}" for a in result["alerts"]] or ["No open alerts."]
+    return "\n".join(lines)
+
+@command("twin", "Keep a twin in step with its clinic: init (calibrate up to a date), update (assimilate new days), forecast, status.",
+         _add_twin_arguments)
+def _twin(args):
+    from pathlib import Path
+    from twinlab.core import SpecError
+    from twinlab.twin import forecast, init_twin, load_state, save_state, status, update_twin
+    if args.action == "status":
+        result = status(load_state(args.state))
+        return print(json.dumps(result, indent=2, default=str)) if args.json else print_result({k: v for k, v in result.items() if k != "last"}, False)
+    if args.action == "init":
+        if (Path(args.state) / "CURRENT").exists(): raise SpecError(f"{args.state}: already holds a twin state; update it, or give another --state")
+        state = init_twin(args.dir, args.until, seed=args.seed, tier=args.tier, progress=False if args.json else None)
+        save_state(state, args.state)
+    elif args.action == "update":
+        state = update_twin(load_state(args.state), args.dir, args.until)
+        save_state(state, args.state)
+    else: state = load_state(args.state)
+    result = forecast(state, days=getattr(args, "days", 7))
+    print(json.dumps(result, indent=2) if args.json else twin_text(result))
+
+
 # %% ../nbs/10_cli.ipynb #a9c3e7d1
-LEDGERED = ("validate", "synth", "simulate", "calibrate", "uncertainty", "report", "batch", "import", "release", "whatif")
-_INPUT_ARGUMENTS = ("dir", "clinic", "spec", "file", "posterior", "scenarios", "packets", "roster", "templates", "mapping")
+LEDGERED = ("validate", "synth", "simulate", "calibrate", "uncertainty", "report", "batch", "import", "release", "whatif", "twin")
+_INPUT_ARGUMENTS = ("dir", "state", "clinic", "spec", "file", "posterior", "scenarios", "packets", "roster", "templates", "mapping")
 
 def _recorded(name: str, run):
     "The runner `run`, appending a ledger entry for each successful run"

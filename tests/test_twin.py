@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from filelock import FileLock
 
 from tests.outside_clinic import outside_clinic
 from twinlab.cli import main
@@ -24,21 +25,34 @@ TWINLAB = Path(sys.executable).with_name("twinlab")
 CHANGE = {"from": "2026-02-02", "type": "patient", "factor": 2.0}   # patient messages double from the fifth week on
 
 
-@pytest.fixture(scope="module")
-def clinic(tmp_path_factory) -> Path:
-    "Four providers, seven weeks from Monday 2026-01-05; patient messages double from 2026-02-02"
-    out = tmp_path_factory.mktemp("outside") / "clinic"
-    outside_clinic(out, seed=21, providers=4, days=49, start="2026-01-05", change=CHANGE)
-    return out
+def shared_folder(tmp_path_factory, worker_id: str) -> Path:
+    "A folder of this test session that every xdist worker sees (pytest-xdist's recipe for a fixture made once)"
+    return tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
 
 
 @pytest.fixture(scope="module")
-def initialised(clinic, tmp_path_factory) -> tuple[Path, dict]:
-    "A twin calibrated on the first three weeks at tier 2 (the JSON that `init` printed)"
-    state = tmp_path_factory.mktemp("twin") / "state"
-    out = subprocess.run([str(TWINLAB), "twin", "init", str(clinic), "--until", "2026-01-25", "--state", str(state), "--seed", "3",
-                          "--tier", "2", "--json"], capture_output=True, text=True, check=True)
-    return state, json.loads(out.stdout)
+def made(tmp_path_factory, worker_id) -> tuple[Path, Path, dict]:
+    """Made once per session, whatever the number of workers: a clinic of four providers, seven weeks from Monday
+    2026-01-05, patient messages doubling from 2026-02-02; and a twin calibrated on its first three weeks at tier 2
+    (with the JSON that `init` printed)"""
+    root = shared_folder(tmp_path_factory, worker_id) / "twin"
+    root.mkdir(exist_ok=True)
+    with FileLock(str(root / "made.lock")):
+        clinic, state, printed = root / "clinic", root / "state", root / "init.json"
+        if not printed.exists():
+            outside_clinic(clinic, seed=21, providers=4, days=49, start="2026-01-05", change=CHANGE)
+            out = subprocess.run([str(TWINLAB), "twin", "init", str(clinic), "--until", "2026-01-25", "--state", str(state), "--seed", "3",
+                                  "--tier", "2", "--json"], capture_output=True, text=True, check=True)
+            printed.write_text(out.stdout)
+    return clinic, state, json.loads(printed.read_text())
+
+
+@pytest.fixture
+def clinic(made) -> Path: return made[0]
+
+
+@pytest.fixture
+def initialised(made) -> tuple[Path, dict]: return made[1], made[2]
 
 
 def run_json(*argv) -> dict:

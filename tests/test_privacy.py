@@ -13,7 +13,7 @@ from twinlab.clinic import Clinic
 from twinlab.data import load_clinic
 from twinlab.network import MINUTES_PARAM, calibrate_packets, network_result, site_minutes, site_truth
 from twinlab.params import default_space
-from twinlab.release import DEFAULT_MAX_DAILY_MINUTES, provider_minutes, release, release_cells, write_packet
+from twinlab.release import DEFAULT_MAX_DAILY_MINUTES, minutes_cells, provider_minutes, release, write_packet
 from twinlab.schema import MESSAGE_TYPES
 from twinlab.synth import virtual_clinic
 from tests.outside_clinic import TYPES, outside_clinic
@@ -78,7 +78,7 @@ def test_an_outside_clinic_is_recovered_from_its_packet(tmp_path):
     expected = {f"msg_rate_{t}": rate * sum(p["panel_size"] * p["message_rate_factor"] for p in params.values()) / panel for t, (rate, _) in TYPES.items()}
     data = load_clinic(tmp_path / "outside")
     expected[MINUTES_PARAM] = site_minutes(data)
-    assert release_cells(data, "period")["minutes"].sum() == round(provider_minutes(data.tables["inbox"], data.clinic, 28).round().sum())   # nothing clamped
+    assert minutes_cells(data)["minutes"].sum() == np.rint(provider_minutes(data.tables["inbox"], data.clinic, 28)).sum()   # nothing clamped
     packet = write_packet(release(data, 10.0, unit="period"), tmp_path / "o.json")
     site = network_result(calibrate_packets([packet]))["sites"]["Harbor Street Health"]["parameters"]
     for name, value in expected.items():
@@ -89,8 +89,8 @@ def test_a_lower_bound_on_minutes_loses_the_minutes_above_it(two_sites):
     "The clamp per provider-day, checked against the rows: at 30 minutes (near the mean day, 33) the cells hold min(day, 30) per day"
     _, data = next(iter(two_sites.values()))
     days = provider_minutes(data.tables["inbox"], data.clinic, 364)
-    assert days.max() < DEFAULT_MAX_DAILY_MINUTES and release_cells(data, "period")["minutes"].sum() == np.rint(days).sum()
-    assert release_cells(data, "period", max_daily_minutes=30)["minutes"].sum() == np.rint(np.minimum(days, 30)).sum()
+    assert days.max() < DEFAULT_MAX_DAILY_MINUTES and minutes_cells(data)["minutes"].sum() == np.rint(days).sum()
+    assert minutes_cells(data, max_daily_minutes=30)["minutes"].tolist() == np.rint(np.minimum(days, 30)).sum(1).tolist()
 
 
 def test_the_minutes_intervals_widen_as_epsilon_shrinks(two_sites, tmp_path):

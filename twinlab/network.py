@@ -108,7 +108,7 @@ MINUTES_PARAM = "inbox_minutes_per_day"   # the name of a site's mean inbox minu
 def minutes_statistics(packet: dict, # a packet from `twinlab.release.read_packet`
                       ) -> dict:
     "The noisy total of the provider's inbox minutes, the provider-days, the cells and each cell's noise variance"
-    cells = packet_cells(packet)
+    cells = pd.DataFrame(packet["minutes"]["rows"], columns=packet["minutes"]["columns"])
     return {"minutes": float(cells["minutes"].sum()), "days": float(cells["days"].sum()), "cells": len(cells),
             "noise_variance": measurement(packet, "minutes")["noise_variance"]}
 

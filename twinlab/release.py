@@ -24,8 +24,9 @@ from .submodels import _inbox_index, inbox_counts
 
 # %% auto #0
 __all__ = ['SCHEMA', 'DEFAULT_MAX_DAILY', 'DEFAULT_MAX_DAILY_MINUTES', 'DEFAULT_MINUTES_SHARE', 'UNITS', 'BUDGET_KEY',
-           'PrivacyError', 'provider_minutes', 'release_cells', 'count_measurement', 'block_measurement',
-           'configured_budget', 'packet_hash', 'summary_measurements', 'release', 'write_packet', 'read_packet']
+           'PrivacyError', 'provider_minutes', 'release_cells', 'minutes_cells', 'count_measurement',
+           'block_measurement', 'configured_budget', 'packet_hash', 'summary_measurements', 'release', 'write_packet',
+           'read_packet']
 
 # %% ../nbs/07f_release.ipynb #9bd38bd9
 SCHEMA = "twinlab.release/2"   # the packet format; the hub refuses any other (2: the provider's inbox minutes joined the counts)
@@ -51,23 +52,28 @@ def provider_minutes(inbox: pd.DataFrame, # the inbox table (as loaded)
 def release_cells(data: ClinicData, # a loaded clinic with an inbox (tier 2 or 3)
                   unit: str = "week", # 'week' or 'period', see `UNITS`
                   max_daily: int = DEFAULT_MAX_DAILY, # messages of one type a provider-day contributes at most
-                  max_daily_minutes: int = DEFAULT_MAX_DAILY_MINUTES, # minutes of the provider's inbox work a provider-day contributes at most
                  ) -> pd.DataFrame:
-    "Clamped message counts per provider, unit and type and the provider's clamped inbox minutes, with exposure (panel patient-years x weekday factor), its sum of squares and the days"
+    "Clamped message counts per provider, unit and type, with exposure (panel patient-years x weekday factor) and its sum of squares"
     if "inbox" not in data.tables: raise PrivacyError(f"{data.clinic.name}: no inbox table (tier {data.tier}); a release needs the inbox (tier 2 or 3)")
     if unit not in UNITS: raise SpecError(f"unit: got {unit!r}, expected one of {', '.join(UNITS)}")
     plan = make_plan(data.clinic)
-    inbox, T = data.tables["inbox"], len(plan.dates)
-    counts = np.minimum(inbox_counts(inbox, data.clinic, T), max_daily).astype(np.int64)
-    minutes = np.rint(np.minimum(provider_minutes(inbox, data.clinic, T), max_daily_minutes)).astype(np.int64)
-    starts = plan.dates.to_period("W-SUN").start_time if unit == "week" else pd.DatetimeIndex([plan.dates[0]] * T)
+    counts = np.minimum(inbox_counts(data.tables["inbox"], data.clinic, len(plan.dates)), max_daily).astype(np.int64)
+    starts = plan.dates.to_period("W-SUN").start_time if unit == "week" else pd.DatetimeIndex([plan.dates[0]] * len(plan.dates))
     frames = []
     for i, provider in enumerate(plan.providers):
         f = pd.DataFrame({"provider": provider, "start": starts.date.astype(str), "exposure": plan.messages_per_rate[i],
-                          "exposure_sq": plan.messages_per_rate[i] ** 2, **{t: counts[i, :, k] for k, t in enumerate(MESSAGE_TYPES)},
-                          "minutes": minutes[i], "days": 1})
+                          "exposure_sq": plan.messages_per_rate[i] ** 2, **{t: counts[i, :, k] for k, t in enumerate(MESSAGE_TYPES)}})
         frames.append(f.groupby(["provider", "start"], sort=True).sum().reset_index())
     return pd.concat(frames, ignore_index=True)
+
+def minutes_cells(data: ClinicData, # a loaded clinic with an inbox (tier 2 or 3)
+                  max_daily_minutes: int = DEFAULT_MAX_DAILY_MINUTES, # minutes of the provider's inbox work a provider-day contributes at most
+                 ) -> pd.DataFrame:
+    "Each provider's inbox minutes over the period, clamped per provider-day, and the provider's days"
+    if "inbox" not in data.tables: raise PrivacyError(f"{data.clinic.name}: no inbox table (tier {data.tier}); a release needs the inbox (tier 2 or 3)")
+    minutes = provider_minutes(data.tables["inbox"], data.clinic, len(make_plan(data.clinic).dates))
+    return pd.DataFrame({"provider": data.clinic.providers, "days": minutes.shape[1],
+                         "minutes": np.rint(np.minimum(minutes, max_daily_minutes)).sum(1).astype(np.int64)})
 
 # %% ../nbs/07f_release.ipynb #9817e216
 def count_measurement(sensitivity_l1: int, # how far one provider-day can move the vector, in l1
@@ -136,14 +142,14 @@ def packet_hash(packet: dict, # a packet, with or without its `content_hash`
     body = {k: v for k, v in packet.items() if k != "content_hash"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
 
-def summary_measurements(n_cells: int, # cells of the release
+def summary_measurements(n_cells: int, n_providers: int, # cells of the counts; providers (cells of the minutes)
                          epsilon: float, delta: float | None, # the release's budget
                          max_daily: int, max_daily_minutes: int, minutes_share: float, # the bounds and the minutes' share, see `release`
                         ) -> list:
     "[(OpenDP measurement of the release's vector at a distance in provider-days, its description)]: the counts, then the minutes"
     n_types = len(MESSAGE_TYPES)
     blocks = [("counts", "message counts per provider, unit and type", slice(0, n_types * n_cells), n_types * max_daily, None, 1 - minutes_share),
-              ("minutes", "the provider's inbox minutes per provider and unit", slice(n_types * n_cells, (n_types + 1) * n_cells),
+              ("minutes", "the provider's inbox minutes per provider over the period", slice(n_types * n_cells, n_types * n_cells + n_providers),
                max_daily_minutes, max_daily_minutes, minutes_share)]
     out = []
     for summary, name, block, l1, l2, share in blocks:
@@ -172,18 +178,19 @@ def release(data: str | Path | ClinicData, # a clinic data directory, or one loa
     total_budget = configured_budget() if total_budget is None else total_budget
     _check_budget(epsilon, delta, minutes_share, total_budget, budget_spent(site, ledger) if total_budget is not None else 0.0, site)
     if not isinstance(data, ClinicData): data = load_clinic(data, salt=salt)
-    cells = release_cells(data, unit, max_daily, max_daily_minutes)
+    cells, work = release_cells(data, unit, max_daily), minutes_cells(data, max_daily_minutes)
     import opendp.prelude as dp
-    summaries = summary_measurements(len(cells), epsilon, delta, max_daily, max_daily_minutes, minutes_share)
+    summaries = summary_measurements(len(cells), len(work), epsilon, delta, max_daily, max_daily_minutes, minutes_share)
     composed = dp.c.make_composition([m for m, _ in summaries])
     spent = composed.map(1)   # one provider-day
-    counts, minutes = composed(cells[list(MESSAGE_TYPES)].to_numpy().ravel().tolist() + cells["minutes"].tolist())
+    counts, minutes = composed(cells[list(MESSAGE_TYPES)].to_numpy().ravel().tolist() + work["minutes"].tolist())
     counts = np.asarray(counts, dtype=np.int64).reshape(len(cells), len(MESSAGE_TYPES))
-    names = cells["provider"] if keep_provider_ids else pseudonymise(cells["provider"], salt or pseudonym_salt()[0])
-    out = pd.DataFrame({"provider": names.astype(str), "start": cells["start"], "exposure": cells["exposure"].round(9),
-                        "exposure_sq": cells["exposure_sq"].round(9), **{t: counts[:, k] for k, t in enumerate(MESSAGE_TYPES)},
-                        "minutes": np.asarray(minutes, dtype=np.int64), "days": cells["days"]})
+    name = (lambda ids: ids) if keep_provider_ids else (lambda ids: pseudonymise(ids, salt or pseudonym_salt()[0]))
+    out = pd.DataFrame({"provider": name(cells["provider"]).astype(str), "start": cells["start"], "exposure": cells["exposure"].round(9),
+                        "exposure_sq": cells["exposure_sq"].round(9), **{t: counts[:, k] for k, t in enumerate(MESSAGE_TYPES)}})
     out = out.sort_values(["provider", "start"], ignore_index=True)   # pseudonym order: the roster's order says nothing
+    work = pd.DataFrame({"provider": name(work["provider"]).astype(str), "days": work["days"], "minutes": np.asarray(minutes, dtype=np.int64)})
+    work = work.sort_values("provider", ignore_index=True)
     eps_spent = float(spent if delta is None else spent[0])
     source = Path(data.clinic.source)
     append(f"twinlab.release.release site={site!r} epsilon={epsilon:g} delta={delta} unit={unit} max_daily={max_daily} "
@@ -195,7 +202,8 @@ def release(data: str | Path | ClinicData, # a clinic data directory, or one loa
                           "epsilon": float(epsilon), "delta": delta, "epsilon_spent": eps_spent,
                           "measurements": [info for _, info in summaries]},
               "provider_ids": "kept" if keep_provider_ids else "pseudonymised",
-              "cells": {"columns": list(out.columns), "rows": out.astype(object).to_numpy().tolist()}}
+              "cells": {"columns": list(out.columns), "rows": out.astype(object).to_numpy().tolist()},
+              "minutes": {"columns": list(work.columns), "rows": work.astype(object).to_numpy().tolist()}}
     packet["content_hash"] = packet_hash(packet)
     return packet
 

@@ -135,7 +135,7 @@ def main(argv=None):
         ax.plot(g["epsilon"], g["minutes_width"], marker="s", ls=":", color=line.get_color(), label=f"minutes per provider-day, per {unit}")
     ax.axhline(raw, color="k", ls="--", label="rates from the raw rows (arrivals_model)")
     ax.set(xscale="log", yscale="log", xlabel="epsilon of each release", ylabel="90% interval width / mean",
-           title=f"Message rates of {args.sites} sites: the price of privacy")
+           title=f"Message rates and inbox minutes of {args.sites} sites: the price of privacy")
     ax.legend(fontsize=8)
     fig.savefig(out / "privacy_width.png", bbox_inches="tight", dpi=120)
     print(f"written: {out / 'privacy_width.png'}, {out / 'privacy_width.csv'}")

@@ -113,9 +113,11 @@ def block_measurement(block: slice, # the block of the release's vector measured
     return select >> meas, d_in, mechanism, scale, variance
 
 # %% ../nbs/07f_release.ipynb #9a12a524
-def _check_budget(epsilon, delta, minutes_share, total_budget, spent: float, site: str):
-    "Errors of what was asked, all of them: epsilon, delta, the minutes' share, and the total budget left"
+def _check_budget(epsilon, delta, minutes_share, max_daily_minutes, total_budget, spent: float, site: str):
+    "Errors of what was asked, all of them: epsilon, delta, the minutes' share and bound, and the total budget left"
     problems = []
+    if isinstance(max_daily_minutes, bool) or not isinstance(max_daily_minutes, int) or max_daily_minutes < 1:
+        problems.append(f"max_daily_minutes: got {max_daily_minutes!r}, expected a whole number of minutes >= 1")
     if not (isinstance(minutes_share, (int, float)) and 0 < minutes_share < 1): problems.append(f"minutes_share: got {minutes_share!r}, expected a number in (0, 1)")
     if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and epsilon > 0): problems.append(f"epsilon: got {epsilon!r}, expected a number > 0")
     if delta is not None and not (isinstance(delta, (int, float)) and 0 < delta < 1): problems.append(f"delta: got {delta!r}, expected a number in (0, 1), or none for pure epsilon-DP")
@@ -176,7 +178,7 @@ def release(data: str | Path | ClinicData, # a clinic data directory, or one loa
     "A differentially private packet of a clinic's message counts per provider, unit and type, and of each provider's inbox minutes"
     site = data.clinic.name if isinstance(data, ClinicData) else Clinic.from_dir(data).name
     total_budget = configured_budget() if total_budget is None else total_budget
-    _check_budget(epsilon, delta, minutes_share, total_budget, budget_spent(site, ledger) if total_budget is not None else 0.0, site)
+    _check_budget(epsilon, delta, minutes_share, max_daily_minutes, total_budget, budget_spent(site, ledger) if total_budget is not None else 0.0, site)
     if not isinstance(data, ClinicData): data = load_clinic(data, salt=salt)
     cells, work = release_cells(data, unit, max_daily), minutes_cells(data, max_daily_minutes)
     import opendp.prelude as dp

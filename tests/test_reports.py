@@ -256,3 +256,35 @@ def test_a_hostile_clinic_name_shows_as_text(template, tmp_path):
     page = run_report(template, {"clinic": str(folder)} | SMALL[template], tmp_path / "out").read_text()
     assert "<img src=x" not in page and "<em>Clinic</em>" not in page
     assert "&lt;img src=x onerror=alert(11)&gt; *Clinic*" in page
+
+
+def test_a_report_from_the_command_line_shows_its_own_ledger_entry(tmp_path, capsys):
+    """`twinlab report` appends an entry before the report runs; the page shows that entry (hash, time, the previous
+    entry, each input's SHA-256), and the command's own entry, appended after, chains to it and hashes the page"""
+    from twinlab.cli import main
+    from twinlab.ledger import content_hash, read_ledger, verify
+    assert main(["report", str(FIXTURES / "probe.ipynb"), "--param", "days=1", "--out", str(tmp_path / "out")]) == 0
+    started, finished = read_ledger()
+    assert verify() == 2 and started["command"] == "twinlab report probe (started)" and finished["prev"] == started["hash"]
+    page = (tmp_path / "out" / "probe.html").read_text()
+    row = lambda name: html_table(BeautifulSoup(page, "html.parser"), "ledger entry").find("th", string=name).find_next("td").get_text(" ")
+    assert row("ledger entry") == f"{started['hash']}, appended {started['time']} before the report ran"
+    assert row("previous ledger entry") == "none: the entry is the ledger's first"
+    assert row("inputs (SHA-256)") == f"template (probe.ipynb): {started['inputs']['template']['sha256']}"
+    assert finished["outputs"]["out"]["sha256"] == content_hash(tmp_path / "out")   # the page is in what the next entry hashed
+
+
+def test_each_run_of_a_batch_shows_its_own_ledger_entry(tmp_path):
+    "Two runs, two entries appended before they run, in the order of the spec; each page shows its own and names the one before"
+    from distributed import LocalCluster
+    from twinlab.ledger import read_ledger
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        table = run_batch({"template": str(FIXTURES / "probe.ipynb"), "grid": {"days": [1, 2]}}, tmp_path,
+                          scheduler=cluster.scheduler_address, progress=False, record=True)
+    assert list(table.status) == ["ok"] * 2, table.message.tolist()
+    entries = read_ledger()
+    assert [e["command"] for e in entries] == [f"twinlab report probe (batch run {r}) (started)" for r in table.run]
+    for run, entry, before in zip(table.run, entries, [None, entries[0]["hash"]]):
+        page = (tmp_path / f"{run}.html").read_text()
+        assert entry["hash"] in page and entry["inputs"]["template"]["sha256"] in page and entry["prev"] == before
+        assert (before or "none: the entry is the ledger's first") in page

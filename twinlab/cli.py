@@ -191,7 +191,7 @@ def _add_batch_arguments(p):
 def _batch(args):
     from twinlab.reports import run_batch
     table = run_batch(args.spec, args.out, scheduler=args.scheduler, workers=args.workers, resume=args.resume,
-                      show_code=args.show_code, progress=not args.json)
+                      show_code=args.show_code, progress=not args.json, record=True)
     print(table.to_json(orient="records", indent=2, default_handler=str) if args.json else table.to_string(index=False))
     return 0 if table["status"].isin(["ok", "skipped"]).all() else 1
 
@@ -369,17 +369,19 @@ def _add_release_arguments(p):
     p.add_argument("--delta", type=float, help="(epsilon, delta)-DP with Gaussian noise (default: pure epsilon-DP, Laplace noise)")
     p.add_argument("--unit", choices=["week", "period"], default="week", help="cells per provider and week (default) or one per provider for the whole period")
     p.add_argument("--max-daily", type=int, default=40, help="messages of one type a provider-day contributes at most (default 40)")
+    p.add_argument("--max-daily-minutes", type=int, default=480, help="minutes of the provider's inbox work a provider-day contributes at most (default 480)")
+    p.add_argument("--minutes-share", type=float, default=0.3, help="share of epsilon (and delta) spent on the inbox minutes, the rest on the counts (default 0.3)")
     p.add_argument("--keep-provider-ids", action="store_true", help="keep the roster's provider ids (default: keyed-hash pseudonyms)")
     p.add_argument("--total-budget", type=float, help="refuse the release if the budget spent on this clinic (read from the ledger) would exceed this (default: privacy_budget in the config file, else no limit)")
     p.add_argument("--out", required=True, help="JSON packet to write")
     p.add_argument("--json", action="store_true", help="print JSON")
 
-@command("release", "At a site: a differentially private packet of the clinic's message counts (OpenDP), for `calibrate --packets` at the hub.",
+@command("release", "At a site: a differentially private packet of the clinic's message counts and inbox minutes (OpenDP), for `calibrate --packets` at the hub.",
          _add_release_arguments)
 def _release(args):
     from twinlab.release import release, write_packet
-    packet = release(args.dir, args.epsilon, delta=args.delta, unit=args.unit, max_daily=args.max_daily,
-                     keep_provider_ids=args.keep_provider_ids, total_budget=args.total_budget)
+    packet = release(args.dir, args.epsilon, delta=args.delta, unit=args.unit, max_daily=args.max_daily, max_daily_minutes=args.max_daily_minutes,
+                     minutes_share=args.minutes_share, keep_provider_ids=args.keep_provider_ids, total_budget=args.total_budget)
     write_packet(packet, args.out)
     args.ledger_facts = {"dataset": packet["site"]}   # the budget itself was recorded by `release` when it drew the noise
     p = packet["privacy"]
@@ -393,8 +395,8 @@ def _calibrate_network(args):
     result = network_result(ds)
     if args.json: return print_result(result, True)
     for site, r in result["sites"].items():
-        print(f"{site}\n" + "\n".join(f"  {n:<20} {p['mean']:>8.3g} [{p['q05']:>8.3g}, {p['q95']:>8.3g}]" for n, p in r["parameters"].items()))
-    print("network (a new site)\n" + "\n".join(f"  {n:<20} {p['mean']:>8.3g} [{p['q05']:>8.3g}, {p['q95']:>8.3g}]  pooled prior {p['prior']}"
+        print(f"{site}\n" + "\n".join(f"  {n:<22} {p['mean']:>8.3g} [{p['q05']:>8.3g}, {p['q95']:>8.3g}]  {p['unit']}" for n, p in r["parameters"].items()))
+    print("network (a new site)\n" + "\n".join(f"  {n:<22} {p['mean']:>8.3g} [{p['q05']:>8.3g}, {p['q95']:>8.3g}]  pooled prior {p['prior']}"
                                              for n, p in result["network"].items()))
     print(f"Network posterior written to {args.out}")
 

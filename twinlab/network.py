@@ -18,8 +18,10 @@ from .release import PrivacyError, read_packet
 from .schema import MESSAGE_TYPES, provenance_attrs
 
 # %% auto #0
-__all__ = ['GRID_HALF_WIDTH', 'packet_cells', 'dispersion_of', 'site_statistics', 'log_likelihood', 'calibrate_packets',
-           'pooled_prior', 'network_result', 'write_network', 'with_pooled_prior', 'site_truth']
+__all__ = ['GRID_HALF_WIDTH', 'MINUTES_PRIOR_MEDIAN', 'MINUTES_PRIOR_SD', 'MINUTES_PARAM', 'packet_cells', 'dispersion_of',
+           'measurement', 'site_statistics', 'log_likelihood', 'minutes_statistics', 'minutes_log_likelihood',
+           'calibrate_packets', 'pooled_prior', 'network_result', 'write_network', 'with_pooled_prior', 'site_truth',
+           'site_minutes']
 
 # %% ../nbs/07g_network.ipynb #d9b90c80
 def packet_cells(packet: dict, # a packet from `twinlab.release.read_packet`
@@ -42,11 +44,17 @@ def dispersion_of(cells: pd.DataFrame, # from `packet_cells`
             scale += (r ** 2 * x2).sum()
     return np.inf if excess <= 0 or scale == 0 else scale / excess
 
+def measurement(packet: dict, # a packet from `twinlab.release.read_packet`
+                summary: str, # 'counts' or 'minutes'
+               ) -> dict:
+    "The packet's description of the measurement of `summary`"
+    return next(m for m in packet["privacy"]["measurements"] if m["summary"] == summary)
+
 def site_statistics(packet: dict, # a packet from `twinlab.release.read_packet`
                    ) -> pd.DataFrame:
     "Per message type: the noisy total Y, exposure sums, cells, noise variance and the dispersion k the likelihood uses"
     cells = packet_cells(packet)
-    noise = sum(m["noise_variance"] for m in packet["privacy"]["measurements"])
+    noise = measurement(packet, "counts")["noise_variance"]
     q05, q95 = default_space()["msg_dispersion"].prior.ppf([0.05, 0.95])
     k = float(np.clip(dispersion_of(cells, noise), q05, q95)) if cells.groupby("provider").size().min() >= 2 else float(q05)
     return pd.DataFrame({"total": [cells[t].sum() for t in MESSAGE_TYPES], "exposure": cells["exposure"].sum(),
@@ -92,34 +100,58 @@ def _summary(grid: np.ndarray, p: np.ndarray) -> dict:
     q05, q95 = np.exp(np.interp([0.05, 0.95], c, grid))
     return {"mean": float((np.exp(grid) * p).sum()), "q05": float(q05), "q95": float(q95)}
 
+# %% ../nbs/07g_network.ipynb #e1e8d870
+MINUTES_PRIOR_MEDIAN = float(np.sqrt(52 * 85) * 5 / 7)   # minutes per provider calendar-day: Akbar 2021 and Arndt 2017, five workdays in seven
+MINUTES_PRIOR_SD = 0.5   # log-scale spread of the prior of a site's inbox minutes per provider-day
+MINUTES_PARAM = "inbox_minutes_per_day"   # the name of a site's mean inbox minutes per provider calendar-day
+
+def minutes_statistics(packet: dict, # a packet from `twinlab.release.read_packet`
+                      ) -> dict:
+    "The noisy total of the provider's inbox minutes, the provider-days, the cells and each cell's noise variance"
+    cells = pd.DataFrame(packet["minutes"]["rows"], columns=packet["minutes"]["columns"])
+    return {"minutes": float(cells["minutes"].sum()), "days": float(cells["days"].sum()), "cells": len(cells),
+            "noise_variance": measurement(packet, "minutes")["noise_variance"]}
+
+def minutes_log_likelihood(s: dict, # `minutes_statistics` of one site
+                           grid: np.ndarray, # log minutes per provider-day
+                          ) -> np.ndarray:
+    "Normal log-likelihood of the site's noisy total minutes at each log mean minutes per provider-day of `grid`"
+    return stats.norm.logpdf(s["minutes"], np.exp(grid) * s["days"], np.sqrt(s["cells"] * s["noise_variance"]))
+
 # %% ../nbs/07g_network.ipynb #b0cac359
 def calibrate_packets(paths: list, # packet files, one per site
                      ) -> xr.Dataset:
-    "Each site's message rates, and the network's pooled prior, from release packets alone"
+    "Each site's message rates and inbox minutes per provider-day, and the network's pooled prior, from release packets alone"
     packets = [read_packet(p) for p in paths]
     if not packets: raise PrivacyError("packets: none given; expected at least one release packet")
     sites = [p["site"] for p in packets]
     if len(set(sites)) < len(sites):
         raise PrivacyError(f"packets: site {next(s for s in sites if sites.count(s) > 1)!r} sent more than one; expected one packet per site")
-    site_stats = [site_statistics(p) for p in packets]
-    space, params = default_space(), [f"msg_rate_{t}" for t in MESSAGE_TYPES]
-    out = {k: np.zeros((len(sites), len(params))) for k in ("mean", "q05", "q95")}
-    net = {k: np.zeros(len(params)) for k in ("mean", "q05", "q95", "between_site_sd", "prior_s", "prior_scale")}
-    for j, (t, name) in enumerate(zip(MESSAGE_TYPES, params)):
-        prior = space[name].prior
+    space, site_stats, minutes = default_space(), [site_statistics(p) for p in packets], [minutes_statistics(p) for p in packets]
+    fits = {}   # parameter -> (log-likelihoods (site, grid), grid, prior median and sd of the log, unit)
+    for t in MESSAGE_TYPES:
+        prior = space[f"msg_rate_{t}"].prior
         mu0, sd0 = float(np.log(prior.median())), float(prior.args[0])   # the prior is lognorm(sd of the log, scale=median)
         grid = np.linspace(mu0 - GRID_HALF_WIDTH, mu0 + GRID_HALF_WIDTH, 3001)
-        site_post, new, omega = _pool(np.stack([log_likelihood(s, t, grid) for s in site_stats]), grid, mu0, sd0)
+        fits[f"msg_rate_{t}"] = np.stack([log_likelihood(s, t, grid) for s in site_stats]), grid, mu0, sd0, "messages per patient per year"
+    mu0 = float(np.log(MINUTES_PRIOR_MEDIAN))
+    grid = np.linspace(mu0 - GRID_HALF_WIDTH, mu0 + GRID_HALF_WIDTH, 3001)
+    fits[MINUTES_PARAM] = np.stack([minutes_log_likelihood(m, grid) for m in minutes]), grid, mu0, MINUTES_PRIOR_SD, "minutes per provider per calendar day"
+    params = list(fits)
+    out = {k: np.zeros((len(sites), len(params))) for k in ("mean", "q05", "q95")}
+    net = {k: np.zeros(len(params)) for k in ("mean", "q05", "q95", "between_site_sd", "prior_s", "prior_scale")}
+    for j, (loglik, grid, mu0, sd0, _) in enumerate(fits.values()):
+        site_post, new, omega = _pool(loglik, grid, mu0, sd0)
         for i in range(len(sites)):
             for k, v in _summary(grid, site_post[i]).items(): out[k][i, j] = v
         for k, v in _summary(grid, new).items(): net[k][j] = v
         m = (grid * new).sum()
         net["between_site_sd"][j], net["prior_s"][j], net["prior_scale"][j] = omega, np.sqrt(((grid - m) ** 2 * new).sum()), np.exp(m)
-    coords = {"site": sites, "param": params}
-    ds = xr.Dataset({k: (("site", "param"), v, {"units": "messages per patient per year", "long_name": f"posterior {k} of the site's rate"})
+    coords = {"site": sites, "param": params, "unit": ("param", [f[4] for f in fits.values()])}
+    ds = xr.Dataset({k: (("site", "param"), v, {"long_name": f"posterior {k} of the site's parameter, in the parameter's unit"})
                      for k, v in out.items()}, coords)
     for k, v in net.items(): ds[f"network_{k}"] = ("param", v, {"long_name": f"network: {k.replace('_', ' ')}"})
-    ds.attrs.update(provenance_attrs("Network calibration of message rates from release packets", "twinlab.network.calibrate_packets", "none: the grid computation is deterministic"))
+    ds.attrs.update(provenance_attrs("Network calibration of message rates and inbox minutes from release packets", "twinlab.network.calibrate_packets", "none: the grid computation is deterministic"))
     ds.attrs.update(packets=", ".join(f"{p['site']}: {p['content_hash']}" for p in packets),
                     epsilon=", ".join(f"{p['site']}: {p['privacy']['epsilon_spent']:g}" for p in packets))
     return ds
@@ -131,13 +163,14 @@ def pooled_prior(ds: xr.Dataset, # from `calibrate_packets`
 
 def network_result(ds: xr.Dataset, # from `calibrate_packets`
                   ) -> dict:
-    "JSON-ready: {'sites': {site: {'parameters': {name: mean, q05, q95}}}, 'network': {name: predictive mean, q05, q95, between-site sd, prior}}"
+    "JSON-ready: {'sites': {site: {'parameters': {name: mean, q05, q95, unit}}}, 'network': {name: predictive mean, q05, q95, between-site sd, prior, unit}}"
     from twinlab.params import describe_distribution
     prior = pooled_prior(ds)
-    return {"sites": {str(s): {"parameters": {str(p): {k: float(ds[k].sel(site=s, param=p)) for k in ("mean", "q05", "q95")} for p in ds["param"].values}}
-                      for s in ds["site"].values},
+    unit = {str(p): str(u) for p, u in zip(ds["param"].values, ds["unit"].values)}
+    return {"sites": {str(s): {"parameters": {str(p): {**{k: float(ds[k].sel(site=s, param=p)) for k in ("mean", "q05", "q95")}, "unit": unit[str(p)]}
+                                              for p in ds["param"].values}} for s in ds["site"].values},
             "network": {str(p): {**{k: float(ds[f"network_{k}"].sel(param=p)) for k in ("mean", "q05", "q95", "between_site_sd")},
-                                 "prior": describe_distribution(prior[p])} for p in ds["param"].values}}
+                                 "prior": describe_distribution(prior[p]), "unit": unit[str(p)]} for p in ds["param"].values}}
 
 def write_network(ds: xr.Dataset, # from `calibrate_packets`
                   out: str | Path, # netCDF file (replaced atomically)
@@ -169,3 +202,10 @@ def site_truth(path: str | Path, # a virtual clinic directory (with truth.json)
     x = make_plan(clinic).messages_per_rate.sum(1)
     f = np.array([theta.get("effect_msg_rate", {}).get(p, 1.0) for p in clinic.providers])
     return {f"msg_rate_{t}": float(theta[f"msg_rate_{t}"] * (f * x).sum() / x.sum()) for t in MESSAGE_TYPES}
+
+def site_minutes(data, # a loaded clinic (twinlab.data.load_clinic) with an inbox
+                ) -> float:
+    "The site's mean inbox minutes per provider calendar-day from its rows, unclamped: what the packets' `inbox_minutes_per_day` estimates"
+    from twinlab.model import make_plan
+    from twinlab.release import provider_minutes
+    return float(provider_minutes(data.tables["inbox"], data.clinic, len(make_plan(data.clinic).dates)).mean())

@@ -20,21 +20,35 @@ from .data import ClinicData, config_path, load_clinic, pseudonym_salt, pseudony
 from .ledger import append, budget_spent
 from .model import make_plan
 from .schema import MESSAGE_TYPES
-from .submodels import inbox_counts
+from .submodels import _inbox_index, inbox_counts
 
 # %% auto #0
-__all__ = ['SCHEMA', 'DEFAULT_MAX_DAILY', 'UNITS', 'BUDGET_KEY', 'PrivacyError', 'release_cells', 'count_measurement',
-           'configured_budget', 'packet_hash', 'release', 'write_packet', 'read_packet']
+__all__ = ['SCHEMA', 'DEFAULT_MAX_DAILY', 'DEFAULT_MAX_DAILY_MINUTES', 'DEFAULT_MINUTES_SHARE', 'UNITS', 'BUDGET_KEY',
+           'PrivacyError', 'provider_minutes', 'release_cells', 'minutes_cells', 'count_measurement',
+           'block_measurement', 'configured_budget', 'packet_hash', 'summary_measurements', 'release', 'write_packet',
+           'read_packet']
 
 # %% ../nbs/07f_release.ipynb #9bd38bd9
-SCHEMA = "twinlab.release/1"   # the packet format; the hub refuses any other
+SCHEMA = "twinlab.release/2"   # the packet format; the hub refuses any other (2: the provider's inbox minutes joined the counts)
 DEFAULT_MAX_DAILY = 40         # messages of one type a provider-day contributes at most (see the privacy model)
+DEFAULT_MAX_DAILY_MINUTES = 480   # minutes of the provider's inbox work a provider-day contributes at most (see The bound on minutes)
+DEFAULT_MINUTES_SHARE = 0.3    # share of epsilon (and delta) spent on the minutes; the counts have the rest
 UNITS = ("week", "period")     # the release's unit of time: per calendar week (Monday first) or one cell for the whole period
 
 class PrivacyError(TwinlabError, ValueError):
     "A release cannot be made as asked (budget, epsilon, delta), or a packet is not one twinlab can read"
 
 # %% ../nbs/07f_release.ipynb #adaecd7c
+def provider_minutes(inbox: pd.DataFrame, # the inbox table (as loaded)
+                     clinic: Clinic, T: int, # the clinic and its number of dates
+                    ) -> np.ndarray:
+    "(provider, date) active minutes on the messages the provider handled, on the local date each message was received"
+    p, d, _, ok = _inbox_index(inbox, clinic, T)
+    mine = ok & (inbox["handled_by"] == "provider").fillna(False).to_numpy(bool) & (inbox["active_seconds"] > 0).fillna(False).to_numpy(bool)
+    out = np.zeros((len(clinic.providers), T))
+    np.add.at(out, (p[mine], d[mine]), inbox["active_seconds"].to_numpy(float)[mine] / 60)
+    return out
+
 def release_cells(data: ClinicData, # a loaded clinic with an inbox (tier 2 or 3)
                   unit: str = "week", # 'week' or 'period', see `UNITS`
                   max_daily: int = DEFAULT_MAX_DAILY, # messages of one type a provider-day contributes at most
@@ -52,31 +66,59 @@ def release_cells(data: ClinicData, # a loaded clinic with an inbox (tier 2 or 3
         frames.append(f.groupby(["provider", "start"], sort=True).sum().reset_index())
     return pd.concat(frames, ignore_index=True)
 
+def minutes_cells(data: ClinicData, # a loaded clinic with an inbox (tier 2 or 3)
+                  max_daily_minutes: int = DEFAULT_MAX_DAILY_MINUTES, # minutes of the provider's inbox work a provider-day contributes at most
+                 ) -> pd.DataFrame:
+    "Each provider's inbox minutes over the period, clamped per provider-day, and the provider's days"
+    if "inbox" not in data.tables: raise PrivacyError(f"{data.clinic.name}: no inbox table (tier {data.tier}); a release needs the inbox (tier 2 or 3)")
+    minutes = provider_minutes(data.tables["inbox"], data.clinic, len(make_plan(data.clinic).dates))
+    return pd.DataFrame({"provider": data.clinic.providers, "days": minutes.shape[1],
+                         "minutes": np.rint(np.minimum(minutes, max_daily_minutes)).sum(1).astype(np.int64)})
+
 # %% ../nbs/07f_release.ipynb #9817e216
 def count_measurement(sensitivity_l1: int, # how far one provider-day can move the vector, in l1
                       epsilon: float, # privacy loss allowed
                       delta: float | None = None, # None: pure epsilon-DP (Laplace); else (epsilon, delta)-DP (Gaussian)
+                      sensitivity_l2: int | None = None, # how far in l2 (default: four types of sensitivity_l1 / 4 each, half of sensitivity_l1)
                      ) -> tuple:
     "(OpenDP measurement, its d_in, mechanism name, noise scale, noise variance) for a vector of integer counts"
     import opendp.prelude as dp
     dp.enable_features("contrib")
     if delta is None:
         space = dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int)
-        make, d_in, d_out = (lambda s: dp.m.make_laplace(*space, scale=s)), sensitivity_l1, epsilon
+        make, d_in, d_out, bounds = (lambda s: dp.m.make_laplace(*space, scale=s)), sensitivity_l1, epsilon, None
     else:
         space = dp.vector_domain(dp.atom_domain(T=int)), dp.l2_distance(T=int)
         make = lambda s: dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(dp.m.make_gaussian(*space, scale=s)), delta)
-        d_in, d_out = math.ceil(sensitivity_l1 / 2), (epsilon, delta)   # l1 = 4 x bound, l2 = sqrt(4) x bound
-    scale = dp.binary_search_param(make, d_in=d_in, d_out=d_out)
+        d_in, d_out = sensitivity_l2 or math.ceil(sensitivity_l1 / 2), (epsilon, delta)   # l1 = 4 x bound, l2 = sqrt(4) x bound
+        bounds = (d_in / epsilon / 2, 100 * d_in / epsilon)   # OpenDP's search from its own bounds overflows converting zCDP to (epsilon, delta) at small scales
+    scale = dp.binary_search_param(make, d_in=d_in, d_out=d_out, bounds=bounds)
     if delta is None:
         q = math.exp(-1 / scale)
         return make(scale), d_in, "discrete Laplace", scale, 2 * q / (1 - q) ** 2
     return make(scale), d_in, "discrete Gaussian", scale, scale ** 2
 
+def block_measurement(block: slice, # the block of the release's vector measured
+                      sensitivity_l1: int, # how far one provider-day moves the block, in l1
+                      epsilon: float, delta: float | None = None, # this measurement's share of the budget
+                      sensitivity_l2: int | None = None, # in l2 (default as in `count_measurement`)
+                     ) -> tuple:
+    "(OpenDP measurement of the release's vector at a distance in provider-days, its sensitivity as measured, mechanism name, scale, noise variance)"
+    import opendp.prelude as dp
+    dp.enable_features("contrib", "honest-but-curious")   # the stability map below is the privacy model's argument, not OpenDP's
+    meas, d_in, mechanism, scale, variance = count_measurement(sensitivity_l1, epsilon, delta, sensitivity_l2)
+    vector = dp.vector_domain(dp.atom_domain(T=int))
+    select = dp.t.make_user_transformation(vector, dp.symmetric_distance(), vector, meas.input_metric,
+                                           lambda x: x[block], lambda days: days * d_in)
+    return select >> meas, d_in, mechanism, scale, variance
+
 # %% ../nbs/07f_release.ipynb #9a12a524
-def _check_budget(epsilon, delta, total_budget, spent: float, site: str):
-    "Errors of what was asked, all of them: epsilon, delta, and the total budget left"
+def _check_budget(epsilon, delta, minutes_share, max_daily_minutes, total_budget, spent: float, site: str):
+    "Errors of what was asked, all of them: epsilon, delta, the minutes' share and bound, and the total budget left"
     problems = []
+    if isinstance(max_daily_minutes, bool) or not isinstance(max_daily_minutes, int) or max_daily_minutes < 1:
+        problems.append(f"max_daily_minutes: got {max_daily_minutes!r}, expected a whole number of minutes >= 1")
+    if not (isinstance(minutes_share, (int, float)) and 0 < minutes_share < 1): problems.append(f"minutes_share: got {minutes_share!r}, expected a number in (0, 1)")
     if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and epsilon > 0): problems.append(f"epsilon: got {epsilon!r}, expected a number > 0")
     if delta is not None and not (isinstance(delta, (int, float)) and 0 < delta < 1): problems.append(f"delta: got {delta!r}, expected a number in (0, 1), or none for pure epsilon-DP")
     if total_budget is not None and not problems and spent + epsilon > total_budget + 1e-12:
@@ -102,45 +144,68 @@ def packet_hash(packet: dict, # a packet, with or without its `content_hash`
     body = {k: v for k, v in packet.items() if k != "content_hash"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
 
+def summary_measurements(n_cells: int, n_providers: int, # cells of the counts; providers (cells of the minutes)
+                         epsilon: float, delta: float | None, # the release's budget
+                         max_daily: int, max_daily_minutes: int, minutes_share: float, # the bounds and the minutes' share, see `release`
+                        ) -> list:
+    "[(OpenDP measurement of the release's vector at a distance in provider-days, its description)]: the counts, then the minutes"
+    n_types = len(MESSAGE_TYPES)
+    blocks = [("counts", "message counts per provider, unit and type", slice(0, n_types * n_cells), n_types * max_daily, None, 1 - minutes_share),
+              ("minutes", "the provider's inbox minutes per provider over the period", slice(n_types * n_cells, n_types * n_cells + n_providers),
+               max_daily_minutes, max_daily_minutes, minutes_share)]
+    out = []
+    for summary, name, block, l1, l2, share in blocks:
+        share_delta = None if delta is None else delta * share
+        meas, sensitivity, mechanism, scale, variance = block_measurement(block, l1, epsilon * share, share_delta, l2)
+        spent = meas.map(1)
+        out.append((meas, {"summary": summary, "name": name, "mechanism": mechanism, "sensitivity": int(sensitivity), "scale": float(scale),
+                           "noise_variance": float(variance), "epsilon": float(spent if delta is None else spent[0]), "delta": share_delta,
+                           "cells": int(block.stop - block.start)}))
+    return out
+
 def release(data: str | Path | ClinicData, # a clinic data directory, or one loaded by `twinlab.data.load_clinic`
             epsilon: float, # privacy budget of this release
             delta: float | None = None, # None: pure epsilon-DP; else (epsilon, delta)-DP with Gaussian noise
             unit: str = "week", # 'week' or 'period', see `UNITS`
             max_daily: int = DEFAULT_MAX_DAILY, # messages of one type a provider-day contributes at most
+            max_daily_minutes: int = DEFAULT_MAX_DAILY_MINUTES, # minutes of the provider's inbox work a provider-day contributes at most
+            minutes_share: float = DEFAULT_MINUTES_SHARE, # share of epsilon and delta spent on the minutes, in (0, 1)
             keep_provider_ids: bool = False, # keep the roster's provider ids instead of pseudonyms
             total_budget: float | None = None, # refuse a release that would take this clinic's spent budget above it (default `configured_budget()`)
             ledger: str | Path | None = None, # the ledger the spent budget is read from (default `twinlab.ledger.ledger_path()`)
             salt: str | None = None, # pseudonym salt for loading and for provider pseudonyms (default `twinlab.data.pseudonym_salt`)
            ) -> dict:
-    "A differentially private packet of a clinic's message counts per provider, unit and type"
+    "A differentially private packet of a clinic's message counts per provider, unit and type, and of each provider's inbox minutes"
     site = data.clinic.name if isinstance(data, ClinicData) else Clinic.from_dir(data).name
     total_budget = configured_budget() if total_budget is None else total_budget
-    _check_budget(epsilon, delta, total_budget, budget_spent(site, ledger) if total_budget is not None else 0.0, site)
+    _check_budget(epsilon, delta, minutes_share, max_daily_minutes, total_budget, budget_spent(site, ledger) if total_budget is not None else 0.0, site)
     if not isinstance(data, ClinicData): data = load_clinic(data, salt=salt)
-    cells = release_cells(data, unit, max_daily)
+    cells, work = release_cells(data, unit, max_daily), minutes_cells(data, max_daily_minutes)
     import opendp.prelude as dp
-    meas, d_in, mechanism, scale, variance = count_measurement(len(MESSAGE_TYPES) * max_daily, epsilon, delta)
-    composed = dp.c.make_composition([meas])
-    spent = composed.map(d_in)
-    [noisy] = composed(cells[list(MESSAGE_TYPES)].to_numpy().ravel().tolist())
-    noisy = np.asarray(noisy, dtype=np.int64).reshape(len(cells), len(MESSAGE_TYPES))
-    names = cells["provider"] if keep_provider_ids else pseudonymise(cells["provider"], salt or pseudonym_salt()[0])
-    out = pd.DataFrame({"provider": names.astype(str), "start": cells["start"], "exposure": cells["exposure"].round(9),
-                        "exposure_sq": cells["exposure_sq"].round(9), **{t: noisy[:, k] for k, t in enumerate(MESSAGE_TYPES)}})
+    summaries = summary_measurements(len(cells), len(work), epsilon, delta, max_daily, max_daily_minutes, minutes_share)
+    composed = dp.c.make_composition([m for m, _ in summaries])
+    spent = composed.map(1)   # one provider-day
+    counts, minutes = composed(cells[list(MESSAGE_TYPES)].to_numpy().ravel().tolist() + work["minutes"].tolist())
+    counts = np.asarray(counts, dtype=np.int64).reshape(len(cells), len(MESSAGE_TYPES))
+    name = (lambda ids: ids) if keep_provider_ids else (lambda ids: pseudonymise(ids, salt or pseudonym_salt()[0]))
+    out = pd.DataFrame({"provider": name(cells["provider"]).astype(str), "start": cells["start"], "exposure": cells["exposure"].round(9),
+                        "exposure_sq": cells["exposure_sq"].round(9), **{t: counts[:, k] for k, t in enumerate(MESSAGE_TYPES)}})
     out = out.sort_values(["provider", "start"], ignore_index=True)   # pseudonym order: the roster's order says nothing
+    work = pd.DataFrame({"provider": name(work["provider"]).astype(str), "days": work["days"], "minutes": np.asarray(minutes, dtype=np.int64)})
+    work = work.sort_values("provider", ignore_index=True)
     eps_spent = float(spent if delta is None else spent[0])
     source = Path(data.clinic.source)
-    append(f"twinlab.release.release site={site!r} epsilon={epsilon:g} delta={delta} unit={unit} max_daily={max_daily}",
+    append(f"twinlab.release.release site={site!r} epsilon={epsilon:g} delta={delta} unit={unit} max_daily={max_daily} "
+           f"max_daily_minutes={max_daily_minutes} minutes_share={minutes_share:g}",
            inputs={"clinic": source} if source.is_dir() else {}, epsilon=eps_spent, dataset=site, path=ledger)   # the budget is spent once the noise is drawn
     packet = {"schema": SCHEMA, "site": data.clinic.name, "twinlab_version": twinlab.__version__, "unit": unit,
               "privacy": {"unit_of_privacy": "provider-day", "neighbouring": "add or remove one provider-day",
-                          "bounds": {"messages_per_type_per_provider_day": int(max_daily)},
+                          "bounds": {"messages_per_type_per_provider_day": int(max_daily), "inbox_minutes_per_provider_day": int(max_daily_minutes)},
                           "epsilon": float(epsilon), "delta": delta, "epsilon_spent": eps_spent,
-                          "measurements": [{"name": "message counts per provider, unit and type", "mechanism": mechanism,
-                                            "sensitivity": int(d_in), "scale": float(scale), "noise_variance": float(variance),
-                                            "epsilon": eps_spent, "delta": delta, "cells": int(noisy.size)}]},
+                          "measurements": [info for _, info in summaries]},
               "provider_ids": "kept" if keep_provider_ids else "pseudonymised",
-              "cells": {"columns": list(out.columns), "rows": out.astype(object).to_numpy().tolist()}}
+              "cells": {"columns": list(out.columns), "rows": out.astype(object).to_numpy().tolist()},
+              "minutes": {"columns": list(work.columns), "rows": work.astype(object).to_numpy().tolist()}}
     packet["content_hash"] = packet_hash(packet)
     return packet
 

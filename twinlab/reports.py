@@ -348,6 +348,14 @@ _OFFLINE_HTML = """{%- extends 'lab/index.html.j2' -%}
 {%- endblock data_png -%}
 """
 
+def _ledger_rows(e: dict, # the entry's summary, from `_record_start`
+                ) -> dict:
+    "The provenance table's rows of the ledger entry a run appended before it started: hash, time, previous entry, inputs"
+    return {"ledger entry": f"{e['hash']}, appended {e['time']} before the report ran",
+            "previous ledger entry": e["prev"] or "none: the entry is the ledger's first",
+            "inputs (SHA-256)": [f"{k} ({v['name']}): {v['sha256']}" for k, v in e["inputs"].items()],
+            "outputs": "recorded by the ledger entry the command appends once this page is written (a page cannot hold its own hash)"}
+
 def _provenance_cell(meta: dict) -> nbformat.NotebookNode:
     "A markdown cell with a table of a run's provenance"
     git = meta.get("git") or {}
@@ -356,10 +364,9 @@ def _provenance_cell(meta: dict) -> nbformat.NotebookNode:
             "seed": "none" if meta.get("seed") is None else meta["seed"], "twinlab": meta.get("versions", {}).get("twinlab"),
             "git commit": (git.get("commit", "")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")) or "not a checkout",
             "created": meta["created"], "duration": f"{meta.get('duration_s', 0):.1f} s"}
-    if meta.get("ledger_entry"):   # see `run_report(record=True)`
-        e = meta["ledger_entry"]
-        rows["ledger entry"] = f"{e['hash']} ({e['time']}): its inputs, seed and code; the ledger's next entry for this run records its outputs"
-    table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items())
+    if meta.get("ledger_entry"): rows.update(_ledger_rows(meta["ledger_entry"]))   # see `run_report(record=True)`
+    table = "".join(f"<tr><th>{html.escape(k)}</th><td>{'<br>'.join(map(html.escape, v if isinstance(v, list) else [str(v)]))}</td></tr>"
+                    for k, v in rows.items())
     return nbformat.v4.new_markdown_cell(f"## Provenance\n\n<table>{table}</table>")
 
 def _title(nb: nbformat.NotebookNode) -> str:
@@ -535,12 +542,16 @@ def _collect(future, run: Run, out_dir: Path) -> dict:
     try: return _row(run, "ok", duration, save_outcome(outcome, out_dir, run.name))
     except ReportExecutionError as e: return _row(run, "failed", duration, e.notebook, outcome.failure)
 
-def _record_start(meta: dict, cwd: Path) -> dict:
-    "Append the ledger entry of a report about to run: its template, the parameters that name files, its seed; the entry's hash and time"
+def _record_start(meta: dict, cwd: Path, # the prepared notebook's twinlab metadata; where relative paths in its parameters start
+                  run: str | None = None, # the run's name in a batch
+                 ) -> dict:
+    "Append the ledger entry of a report about to run (its template, the parameters that name files, its seed); what its page shows of it"
     from twinlab.ledger import append
     files = {k: cwd/v for k, v in meta["parameters"].items() if isinstance(v, str) and v and (cwd/v).exists()}
-    entry = append(f"twinlab report {meta['template']} (started)", inputs={"template": meta["template_file"], **files}, seed=meta["seed"])
-    return {"hash": entry["hash"], "time": entry["time"]}
+    what = f"twinlab report {meta['template']}" + (f" (batch run {run})" if run else "")
+    entry = append(f"{what} (started)", inputs={"template": meta["template_file"], **files}, seed=meta["seed"])
+    return {"hash": entry["hash"], "time": entry["time"], "prev": entry["prev"],
+            "inputs": {k: {"name": Path(v["path"]).name, "sha256": v["sha256"]} for k, v in entry["inputs"].items()}}
 
 def run_report(template: str | Path, # a shipped template's name, or the path of a notebook
                params: dict | None = None, # parameter values (typed); names must be declared by the template
@@ -695,6 +706,12 @@ def _with_inputs(nb: nbformat.NotebookNode, run: Run, base: Path) -> nbformat.No
     nb.metadata.twinlab["inputs"] = input_digests(run.parameters, base)
     return nb
 
+def _prepared(run: Run, base: Path, record: bool) -> nbformat.NotebookNode:
+    "The run's notebook, prepared, with its input digests and, if `record`, the ledger entry appended for it"
+    nb = _with_inputs(prepare_report(run.template, run.parameters), run, base)
+    if record: nb.metadata.twinlab["ledger_entry"] = _record_start(nb.metadata.twinlab, base, run.name)
+    return nb
+
 def run_batch(spec: str | Path | dict, # a batch spec: the path of a YAML file, or its content
               out_dir: str | Path = "reports/out", # folder of the outputs: NAME.ipynb and NAME.html per run
               scheduler: str | None = None, # address of an existing Dask scheduler (default: a new local cluster)
@@ -703,6 +720,7 @@ def run_batch(spec: str | Path | dict, # a batch spec: the path of a YAML file, 
               show_code: bool = False, # keep the code cells in the HTML pages
               timeout_s: float | None = None, # fail a cell that runs longer than this (seconds)
               progress: bool = True, # show a progress bar (on stderr)
+              record: bool = False, # append each run's entry to the provenance ledger before it runs, and show it on its page
              ) -> pd.DataFrame:
     "Run every report of a batch spec in parallel on Dask; a table of each run's status, duration and output"
     from distributed import as_completed
@@ -714,7 +732,7 @@ def run_batch(spec: str | Path | dict, # a batch spec: the path of a YAML file, 
         if todo:
             with _dask_client(scheduler, workers or min(len(todo), os.cpu_count() or 1)) as client, \
                  tqdm(total=len(todo), desc="reports", unit="run", disable=not progress) as bar:
-                futures = {client.submit(execute_report, _with_inputs(prepare_report(r.template, r.parameters), r, base), base, show_code,
+                futures = {client.submit(execute_report, _prepared(r, base, record), base, show_code,
                                          timeout_s, key=f"report-{r.name}-{secrets.token_hex(4)}", pure=False): r for r in todo}
                 for future in as_completed(futures):
                     rows[futures[future].name] = _collect(future, futures[future], out_dir)

@@ -104,7 +104,10 @@ def test_weekly_updates_track_the_clinic_and_flag_the_change(initialised, clinic
     history = [json.loads(line) for line in (state / (state / "CURRENT").read_text().strip() / "history.jsonl").read_text().splitlines()]
     assert [h["action"] for h in history] == ["init", "update", "update", "update"]
     assert history[1]["first_day"] == "2026-01-26" and history[1]["until"] == "2026-02-01" and history[1]["input_sha256"]
-    assert run_json("twin", "status", str(state))["updates"] == 3
+    status = run_json("twin", "status", str(state))
+    assert status["updates"] == 3
+    assert set(status["dispersion"]) == set(monitor["output"]) and min(status["dispersion"].values()) >= 1, status["dispersion"]
+    np.testing.assert_allclose(monitor["z"], monitor["z_model"] / np.sqrt(monitor["dispersion"]))   # standardised by the dispersion it used
 
 
 def test_the_same_update_gives_the_same_state_whatever_the_threads(initialised, clinic):

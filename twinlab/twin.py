@@ -28,12 +28,13 @@ from .uncertainty import replicate_simulate, split_variance
 # %% auto #0
 __all__ = ['GAP_SESSION_DAYS', 'EFFECT_VARS', 'DRIFT_SD_PER_WEEK', 'DRIFTING', 'DRIFTING_EFFECTS', 'INTERVENTION', 'DRIVERS',
            'WARMUP_DAYS', 'REPLICATES', 'MONITORED', 'WINDOW_DAYS', 'CUSUM_K', 'FALSE_ALARM_PER_QUARTER',
-           'QUARTER_WEEKS', 'CLINIC', 'VARIANCE_FLOOR', 'OPEN_WEEKS', 'LIU_WEST_DISCOUNT', 'MAX_STAGES', 'STATE_SCHEMA',
-           'MONITOR_COLUMNS', 'UPDATE', 'FORECAST_STREAMS', 'FORECAST', 'as_date', 'data_until', 'check_no_gap',
-           'particle_theta', 'with_roster', 'drift', 'simulate_particles', 'carried_state', 'cusum_threshold',
-           'windows', 'window_totals', 'standardised_error', 'score', 'alerts', 'synthetic_loglik', 'reweight',
-           'systematic_resample', 'resample_move', 'next_step', 'assimilate', 'TwinState', 'save_state', 'load_state',
-           'init_twin', 'update_twin', 'forecast', 'status', 'replay_metrics', 'replay']
+           'QUARTER_WEEKS', 'CLINIC', 'VARIANCE_FLOOR', 'MONITOR_COLUMNS', 'OPEN_WEEKS', 'CHI2_1_MEDIAN',
+           'LIU_WEST_DISCOUNT', 'MAX_STAGES', 'STATE_SCHEMA', 'UPDATE', 'FORECAST_STREAMS', 'FIT_STREAMS', 'FORECAST',
+           'as_date', 'data_until', 'check_no_gap', 'particle_theta', 'with_roster', 'drift', 'simulate_particles',
+           'carried_state', 'cusum_threshold', 'windows', 'window_totals', 'standardised_error', 'score', 'alerts',
+           'dispersion', 'widened', 'fit_residuals', 'synthetic_loglik', 'reweight', 'systematic_resample',
+           'resample_move', 'next_step', 'assimilate', 'TwinState', 'save_state', 'load_state', 'init_twin',
+           'current_dispersion', 'update_twin', 'forecast', 'status', 'replay_metrics', 'replay']
 
 # %% ../nbs/11_twin.ipynb #a4aa6823
 def as_date(value, # a date, a datetime or 'YYYY-MM-DD' text
@@ -122,12 +123,11 @@ DRIVERS = {"messages_in": ("msg_rate_patient", "msg_rate_result", "msg_rate_rx",
 
 def _drift_sd(draws: xr.Dataset, v: str, base: float, open_alerts: list) -> np.ndarray:
     "The step sd of each value of `v`: `base`, times INTERVENTION where an open alert is on an output `v` drives"
-    sd = np.full(draws[v].shape, base)
+    sd, per_provider = np.full(draws[v].shape, base), "provider" in draws[v].dims
     for a in open_alerts:
         if v not in DRIVERS.get(a["output"], ()): continue
-        if "provider" not in draws[v].dims: sd[:] = base * INTERVENTION
-        elif a["provider"] is None: sd[:] = base * INTERVENTION
-        elif a["provider"] in draws[v]["provider"].values:
+        if a["provider"] is None and not per_provider: sd[:] = base * INTERVENTION   # the clinic's alert: the clinic-level quantities
+        elif a["provider"] is not None and per_provider and a["provider"] in draws[v]["provider"].values:   # a provider's: their effect
             sd[:, list(draws[v]["provider"].values).index(a["provider"])] = base * INTERVENTION
     return sd
 
@@ -145,8 +145,8 @@ def drift(draws: xr.Dataset, # particles
     return out
 
 # %% ../nbs/11_twin.ipynb #698dea30
-WARMUP_DAYS = 28   # days simulated before a predicted window so that it starts from a carried queue (measured below)
-REPLICATES = 4     # simulations of each particle: the synthetic likelihood's within-particle covariance
+WARMUP_DAYS = 14   # days simulated before a predicted window so that it starts from a carried queue (measured below)
+REPLICATES = 2     # simulations of each particle: the synthetic likelihood's within-particle covariance (pooled over particles)
 
 def simulate_particles(draws: xr.Dataset, # particles
                        clinic: Clinic, # the clinic (its roster matches the particles' providers)
@@ -224,6 +224,9 @@ def standardised_error(sims: np.ndarray, # (draw, replicate, ...) simulated tota
     sd = np.sqrt((w * (sims - mean) ** 2).sum((0, 1)) + VARIANCE_FLOOR)
     return (observed - mean) / sd
 
+MONITOR_COLUMNS = ("first_day", "window", "provider", "output", "observed", "q05", "q50", "q95", "z_model", "dispersion", "z", "cusum_up",
+                   "cusum_down", "up_since", "down_since", "signal", "h")
+
 def _run_start(since: str, value: float, first_day: str) -> str:
     "When the current run of positive sums began: kept while the sum stays positive"
     return "" if value == 0 else (since or first_day)
@@ -237,28 +240,34 @@ def score(sim_totals: xr.Dataset, # window totals of the particles' simulations 
           observed_totals: xr.Dataset, # observed window totals (window, provider)
           weights: np.ndarray, # particle weights before the new data
           previous: pd.DataFrame, # the monitor table so far (its last CUSUMs per provider and output)
+          spread: dict, # dispersion factor φ of each output (see `dispersion`; an output not in it: 1)
          ) -> pd.DataFrame:
-    """One monitor row per window, provider and output: observed, predictive q05/q50/q95, z, the two CUSUMs, when each
-    run began, and `signal` ('up', 'down' or '') where a sum crossed h; a sum that signals restarts from zero"""
+    """One monitor row per window, provider and output: observed, predictive q05/q50/q95 (widened by √φ), z_model, φ,
+    z = z_model / √φ, the two CUSUMs, when each run began, and `signal` ('up', 'down' or '') where a sum crossed h;
+    a sum that signals restarts from zero"""
     h = cusum_threshold(2 * len(observed_totals.data_vars))
     last = previous.groupby(["provider", "output"]).last() if len(previous) else None
     rows = []
     for o in observed_totals.data_vars:
         sims = sim_totals[o].transpose("draw", "replicate", "window", "provider").values.astype(float)
         obs = observed_totals[o].transpose("window", "provider").values.astype(float)
-        z = standardised_error(sims, weights, obs)
+        phi = spread.get(o, 1.0)
+        z_model = standardised_error(sims, weights, obs)
+        z = z_model / np.sqrt(phi)
         flat = np.moveaxis(sims, (0, 1), (-2, -1)).reshape(*obs.shape, -1)
         w = np.repeat(weights / sims.shape[1], sims.shape[1])
+        mean = flat @ w
         for j, p in enumerate(observed_totals["provider"].values):
             up, down, up_since, down_since = _carried_sums(last, p, o)
             for i, window in enumerate(observed_totals["window"].values):
                 first_day = str(observed_totals["first_day"].values[i])
                 up, down = max(0.0, up + z[i, j] - CUSUM_K), max(0.0, down - z[i, j] - CUSUM_K)
                 up_since, down_since = _run_start(up_since, up, first_day), _run_start(down_since, down, first_day)
-                q = weighted_quantile(flat[i, j], w, [0.05, 0.5, 0.95])
+                q = widened(weighted_quantile(flat[i, j], w, [0.05, 0.5, 0.95]), mean[i, j], phi)
                 signal = "up" if up > h else "down" if down > h else ""
                 rows.append({"first_day": first_day, "window": str(window), "provider": str(p), "output": o, "observed": obs[i, j],
-                             "q05": q[0], "q50": q[1], "q95": q[2], "z": float(z[i, j]), "cusum_up": up, "cusum_down": down,
+                             "q05": q[0], "q50": q[1], "q95": q[2], "z_model": float(z_model[i, j]), "dispersion": phi, "z": float(z[i, j]),
+                             "cusum_up": up, "cusum_down": down,
                              "up_since": up_since, "down_since": down_since, "signal": signal, "h": h})
                 if signal: up, down, up_since, down_since = 0.0, 0.0, "", ""   # restart after a signal (Page 1954)
     return pd.DataFrame(rows)
@@ -279,11 +288,44 @@ def alerts(monitor: pd.DataFrame, # the monitor table
                               f"{r['window']} (observed {r['observed']:.0f}, forecast 90% interval {r['q05']:.0f} to {r['q95']:.0f})"})
     return out
 
+# %% ../nbs/11_twin.ipynb #039f0fdb
+CHI2_1_MEDIAN = 0.454936423119572   # median of the chi-square distribution with one degree of freedom
+
+def dispersion(residuals: pd.DataFrame, # rows with `output` and `z_model` (monitor or fit rows)
+              ) -> dict:
+    "Dispersion factor φ of each output: median(z_model²) / median(χ²₁), at least 1"
+    if not len(residuals): return {}
+    square = residuals.assign(z2=residuals["z_model"].astype(float) ** 2).groupby("output")["z2"].median()
+    return {str(o): max(1.0, float(m) / CHI2_1_MEDIAN) for o, m in square.items()}
+
+def widened(q: np.ndarray, # predictive quantiles
+            mean: float, # predictive mean
+            phi: float, # dispersion factor
+           ) -> np.ndarray:
+    "Quantiles moved away from the mean by √φ (a variance φ times larger), and not below zero (totals are counts and minutes)"
+    return np.maximum(0.0, mean + np.sqrt(phi) * (np.asarray(q) - mean))
+
+def fit_residuals(posterior: Posterior, # the calibrated particles
+                  data: ClinicData, # the data they were calibrated on
+                  seed: int, # root seed of the simulations
+                  workers: int | None = None, # threads (results do not depend on it)
+                 ) -> pd.DataFrame:
+    "Monitor rows (φ = 1) of the data's whole weeks up to the cut-off, after WARMUP_DAYS, against the posterior predictive"
+    clinic = data.clinic
+    weeks = ((clinic.end - clinic.start).days + 1 - WARMUP_DAYS) // WINDOW_DAYS
+    outputs = [o for o in MONITORED if o in data.observed]
+    if weeks < 1 or not outputs: return pd.DataFrame(columns=list(MONITOR_COLUMNS))
+    since = clinic.end - dt.timedelta(days=weeks * WINDOW_DAYS - 1)
+    spans = windows(since, clinic.end)
+    sim = simulate_particles(posterior.draws, clinic, since - dt.timedelta(days=1), clinic.end, seed, workers=workers)
+    return score(window_totals(sim, spans, outputs), window_totals(data.observed, spans, outputs), posterior.weights, pd.DataFrame(), {})
+
 # %% ../nbs/11_twin.ipynb #70ed44a3
 LIU_WEST_DISCOUNT = 0.98     # δ of Liu & West's kernel (a = (3δ - 1) / (2δ))
 
 def synthetic_loglik(sim_totals: xr.Dataset, # window totals of the simulations (draw, replicate, window, provider)
                      observed_totals: xr.Dataset, # observed window totals (window, provider)
+                     spread: dict, # dispersion factor φ of each output (an output not in it: 1)
                     ) -> np.ndarray:
     "(draw,) Gaussian synthetic log likelihood of the providers' observed window totals, up to a constant shared by all particles"
     outputs = list(observed_totals.data_vars)
@@ -295,6 +337,8 @@ def synthetic_loglik(sim_totals: xr.Dataset, # window totals of the simulations 
     mean = sims.mean(1)
     dev = sims - mean[:, None]
     cov = np.einsum("drwpo,drwpq->wpoq", dev, dev) / (D * (R - 1)) * (1 + 1 / R) + VARIANCE_FLOOR * np.eye(len(outputs))
+    scale = np.sqrt([spread.get(o, 1.0) for o in outputs])
+    cov = cov * np.outer(scale, scale)   # each output's variance times its φ, the correlations kept
     r = obs[None] - mean
     return -0.5 * (r * np.linalg.solve(cov[None], r[..., None])[..., 0]).sum((1, 2, 3))
 
@@ -359,6 +403,7 @@ def assimilate(draws: xr.Dataset, # particles after the drift, with their weight
                predict, # predict(draws, seed) -> the particles' simulation of the new days (from `simulate_particles`)
                spans: list, # the new windows
                observed_totals: xr.Dataset, # their observed totals
+               spread: dict, # dispersion factor φ of each output (see `dispersion`)
                seed: int, # root of the simulation seeds of the stages
                rng: np.random.Generator, # stream of the resampling and moves
               ) -> tuple[xr.Dataset, xr.Dataset, xr.Dataset, list]:
@@ -374,7 +419,7 @@ def assimilate(draws: xr.Dataset, # particles after the drift, with their weight
             draws, keep = resample_move(draws, weights, space, rng)
             weights, sim = draws["weight"].values, predict(draws, int(seeds[len(steps) + 1]))
             totals, carried = window_totals(sim, spans, outputs), carried_state(sim, cutoff)
-        loglik = synthetic_loglik(totals, observed_totals)
+        loglik = synthetic_loglik(totals, observed_totals, spread)
         step = 1 - done if len(steps) == MAX_STAGES - 1 else next_step(weights, loglik, 1 - done)
         finished = step >= 1 - done
         weights, done = reweight(weights, step * loglik), done + step
@@ -395,6 +440,7 @@ class TwinState:
     clinic: Clinic # the clinic's settings (roster, templates, holidays), its period ending at the cut-off
     carried: xr.Dataset # the queue at the cut-off: backlog and backlog_minutes on (draw, provider)
     monitor: pd.DataFrame # one row per window, provider (and CLINIC) and output, see `score`
+    fit_residuals: pd.DataFrame # the calibration weeks' rows (see `fit_residuals`), the dispersion's first evidence
     manifest: dict # schema, clinic, start, until, seed, updates, tier, active_rule
     history: list # one dict per init and update
 
@@ -424,6 +470,7 @@ def save_state(state: TwinState, # the state to write
         state.posterior.to_netcdf(tmp / "posterior.nc")
         state.carried.to_netcdf(tmp / "carried.nc", engine="h5netcdf")
         state.monitor.to_csv(tmp / "monitor.csv", index=False)
+        state.fit_residuals.to_csv(tmp / "fit_residuals.csv", index=False)
         (tmp / "history.jsonl").write_text("".join(json.dumps(h, sort_keys=True, default=str) + "\n" for h in state.history))
         files = {p.relative_to(tmp).as_posix(): content_hash(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         (tmp / "manifest.json").write_text(json.dumps({**state.manifest, "files": files}, indent=1, default=str) + "\n")
@@ -448,16 +495,17 @@ def load_state(folder: str | Path, # a state directory written by `save_state`
         if content_hash(version / name) != digest:
             raise DataError(f"{version / name}: its content does not match the state's manifest (changed or damaged); expected SHA-256 {digest[:12]}...")
     history = [json.loads(line) for line in (version / "history.jsonl").read_text().splitlines()]
-    text = {c: str for c in ("first_day", "window", "provider", "output", "up_since", "down_since", "signal")}
-    monitor = pd.read_csv(version / "monitor.csv", dtype=text, keep_default_na=False, na_values={c: [""] for c in MONITOR_COLUMNS if c not in text})
     return TwinState(Posterior.from_netcdf(version / "posterior.nc"), Clinic.from_dir(version / "clinic"),
-                     xr.load_dataset(version / "carried.nc", engine="h5netcdf"), monitor, manifest, history)
+                     xr.load_dataset(version / "carried.nc", engine="h5netcdf"), _read_rows(version / "monitor.csv"),
+                     _read_rows(version / "fit_residuals.csv"), manifest, history)
+
+def _read_rows(path: Path) -> pd.DataFrame:
+    "A monitor-row table as written: text columns as text (empty text kept), numbers as numbers"
+    text = {c: str for c in ("first_day", "window", "provider", "output", "up_since", "down_since", "signal")}
+    return pd.read_csv(path, dtype=text, keep_default_na=False, na_values={c: [""] for c in MONITOR_COLUMNS if c not in text})
 
 # %% ../nbs/11_twin.ipynb #e020342c
-MONITOR_COLUMNS = ("first_day", "window", "provider", "output", "observed", "q05", "q50", "q95", "z", "cusum_up", "cusum_down", "up_since",
-                   "down_since", "signal", "h")
-
-UPDATE, FORECAST_STREAMS = 0, 1   # what a step's streams are for
+UPDATE, FORECAST_STREAMS, FIT_STREAMS = 0, 1, 2   # what a step's streams are for
 
 def _streams(seed: int, step: int, purpose: int = UPDATE) -> tuple[int, np.random.Generator, np.random.Generator, np.random.Generator]:
     "The simulation seed and three streams (roster, drift, move; or resampling for a forecast) of step `step` (0: init)"
@@ -487,11 +535,21 @@ def init_twin(clinic_dir: str | Path, # a clinic data directory (or 'example')
     post = calibrate(cut, tier=tier, seed=seed, workers=workers, **calibrate_options)
     sim_seed, *_ = _streams(seed, 0)
     sim = simulate_particles(post.draws, cut.clinic, cut.clinic.end, cut.clinic.end, sim_seed, workers=workers)
+    fit = fit_residuals(post, at_tier(cut, post.draws.attrs["tier"]), _streams(seed, 0, FIT_STREAMS)[0], workers)
     manifest = {"schema": STATE_SCHEMA, "clinic": cut.clinic.name, "timezone": cut.clinic.timezone, "start": str(cut.clinic.start),
                 "until": str(cut.clinic.end), "seed": seed, "updates": 0, "tier": post.draws.attrs["tier"], "active_rule": cut.active_rule}
     record = _record("init", cut, cut.clinic.start, cut.clinic.end, seed, clinic_dir, converged=post.converged,
-                     simulations=int(post.diagnostics.attrs["simulations"]), particles=post.draws.sizes["draw"], ess=round(ess(post.weights), 1))
-    return TwinState(post, cut.clinic, carried_state(sim, cut.clinic.end), pd.DataFrame(columns=list(MONITOR_COLUMNS)), manifest, [record])
+                     simulations=int(post.diagnostics.attrs["simulations"]), particles=post.draws.sizes["draw"], ess=round(ess(post.weights), 1),
+                     dispersion=_rounded(dispersion(fit)))
+    return TwinState(post, cut.clinic, carried_state(sim, cut.clinic.end), pd.DataFrame(columns=list(MONITOR_COLUMNS)), fit, manifest, [record])
+
+def current_dispersion(state: TwinState, # the twin
+                      ) -> dict:
+    "The dispersion factor φ of each monitored output from every week the twin has scored: its calibration weeks and the monitor"
+    scored = [t for t in (state.fit_residuals, state.monitor) if len(t)]
+    return dispersion(pd.concat(scored, ignore_index=True)) if scored else {}
+
+def _rounded(spread: dict) -> dict: return {o: round(phi, 3) for o, phi in spread.items()}
 
 def _same_clinic(state: TwinState, clinic: Clinic, where):
     "Raise if `clinic` is not the clinic the state was made for"
@@ -523,22 +581,23 @@ def update_twin(state: TwinState, # the twin as of its last update
     spans, outputs = windows(since, until), [o for o in MONITORED if o in cut.observed]
     observed_totals = window_totals(cut.observed, spans, outputs)
     predict = lambda d, seed: simulate_particles(d, cut.clinic, state.until, until, seed, workers=workers)
-    before = draws["weight"].values
-    draws, first, carried, stages = assimilate(draws, state.posterior.space, predict, spans, observed_totals, sim_seed, r_move)
-    scored = score(first, observed_totals, before, state.monitor)
+    before, spread = draws["weight"].values, current_dispersion(state)
+    draws, first, carried, stages = assimilate(draws, state.posterior.space, predict, spans, observed_totals, spread, sim_seed, r_move)
+    scored = score(first, observed_totals, before, state.monitor, spread)
     monitor = pd.concat([state.monitor, scored], ignore_index=True) if len(state.monitor) else scored
     post = dataclasses.replace(state.posterior, draws=draws, checks=None)
     record = _record("update", cut, since, until, m["seed"], clinic_dir, stages=stages, ess=round(ess(draws["weight"].values), 1),
-                     joined=joined, retired=retired, windows=len(spans), open_alerts=len(alerts(monitor)))
-    return TwinState(post, cut.clinic, carried, monitor, {**m, "until": str(until), "updates": step}, [*state.history, record])
+                     joined=joined, retired=retired, windows=len(spans), open_alerts=len(alerts(monitor)), dispersion=_rounded(spread))
+    return TwinState(post, cut.clinic, carried, monitor, state.fit_residuals, {**m, "until": str(until), "updates": step}, [*state.history, record])
 
 # %% ../nbs/11_twin.ipynb #28ff8148
 FORECAST = ("messages_in", "inbox_minutes", "ehr_minutes", "ehr_outside_minutes", "note_outside_minutes")
 
-def _quantile_dict(x: np.ndarray, variance: xr.Dataset | None, v: str, sel: dict) -> dict:
-    q = np.quantile(x, [0.05, 0.5, 0.95])
+def _quantile_dict(x: np.ndarray, variance: xr.Dataset, v: str, sel: dict, phi: float) -> dict:
+    "q05, q50, q95 of the simulated totals `x` widened by √φ, and the epistemic share of the widened variance"
+    q = widened(np.quantile(x, [0.05, 0.5, 0.95]), x.mean(), phi)
     out = {"q05": round(float(q[0]), 2), "q50": round(float(q[1]), 2), "q95": round(float(q[2]), 2)}
-    total = float(variance[v].sel(component="total", **sel))
+    total = phi * float(variance[v].sel(component="total", **sel))
     out["epistemic_share"] = round(float(variance[v].sel(component="epistemic", **sel)) / total, 3) if total > 0 else 0.0
     return out
 
@@ -556,8 +615,8 @@ def forecast(state: TwinState, # the twin
     sim = simulate_particles(equal, state.clinic, state.until, last, sim_seed, workers=workers)
     totals = sim[list(FORECAST)].sel(date=slice(str(state.until + dt.timedelta(days=1)), str(last))).sum("date")
     totals = xr.concat([totals, totals.sum("provider").expand_dims(provider=[CLINIC])], "provider")
-    variance = split_variance(totals)
-    per = {str(p): {v: _quantile_dict(totals[v].sel(provider=p).values.ravel(), variance, v, {"provider": p}) for v in FORECAST}
+    variance, spread = split_variance(totals), current_dispersion(state)
+    per = {str(p): {v: _quantile_dict(totals[v].sel(provider=p).values.ravel(), variance, v, {"provider": p}, spread.get(v, 1.0)) for v in FORECAST}
            for p in totals["provider"].values}
     return {"until": str(state.until), "days": days, "first_day": str(state.until + dt.timedelta(days=1)), "last_day": str(last),
             "forecast": {p: v for p, v in per.items() if p != CLINIC}, "clinic": per[CLINIC], "alerts": alerts(state.monitor)}
@@ -570,7 +629,7 @@ def status(state: TwinState, # the twin
     queue = {str(p): round(float(weighted_quantile(state.carried["backlog_minutes"].sel(provider=p).values, w, 0.5)), 1)
              for p in state.carried["provider"].values}
     return {"clinic": m["clinic"], "start": m["start"], "until": m["until"], "updates": m["updates"], "seed": m["seed"], "tier": m["tier"],
-            "particles": int(state.posterior.draws.sizes["draw"]), "effective_sample_size": round(ess(w), 1),
+            "particles": int(state.posterior.draws.sizes["draw"]), "effective_sample_size": round(ess(w), 1), "dispersion": _rounded(current_dispersion(state)),
             "providers": list(queue), "carried_backlog_minutes": queue, "last": state.history[-1], "alerts": alerts(state.monitor)}
 
 # %% ../nbs/11_twin.ipynb #e34150b1

@@ -21,7 +21,9 @@ $(INSTALLED):
 demo: $(INSTALLED)
 	$(BIN)/twinlab report workload -p seed=1 --out reports/out
 
-test: check-export check-clean nbtest pytest docs
+# The notebook tests run once, in the docs build: it executes every notebook of nbs/ as nbdev-test does (nbs/ as the
+# working directory, `#| slow` and `#| eval: false` cells skipped) and fails on a cell that raises.
+test: check-export check-clean pytest docs
 
 check-export: $(INSTALLED)
 	@before="$$($(FINGERPRINT))"; $(BIN)/nbdev-export; \
@@ -33,6 +35,7 @@ check-clean: $(INSTALLED)
 	if [ "$$before" != "$$($(FINGERPRINT))" ]; then \
 	  echo "Notebooks were not clean: nbdev-clean changed them. Commit the cleaned notebooks."; exit 1; fi
 
+# The notebook tests alone (quicker than `make docs` while editing notebooks).
 nbtest: $(INSTALLED)
 	$(BIN)/nbdev-test nbs --n-workers 2
 

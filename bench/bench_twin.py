@@ -1,12 +1,13 @@
 """The twin kept in step with a clinic (`twinlab.twin`), replayed from the command line on clinics from the outside
 generator (tests/outside_clinic.py, which shares no code with twinlab):
 
-- Two 26-week, 8-provider clinics: one where patient messages rise by 50% for every provider from week 18, one with
-  no change. Each is replayed with `twinlab twin init` on the first 8 weeks and 18 x `twinlab twin update`, one week
-  at a time; `twinlab.twin.replay_metrics` reads the monitor table. Targets: coverage of the one-week-ahead 90%
+- 26-week, 8-provider clinics: one where patient messages rise by 50% for every provider from week 18, and three
+  with no change. Each is replayed with `twinlab twin init` on the first 8 weeks and 18 x `twinlab twin update`, one
+  week at a time; `twinlab.twin.replay_metrics` reads the monitor table. Targets: coverage of the one-week-ahead 90%
   intervals 85-95% before and after the change, the change flagged within 14 days, false alarms <= 5% per
-  provider-quarter (the no-change clinic gives 8 providers x 18 weeks = 11 provider-quarters; a rate of 5% is about
-  one alarm in twenty quarters, so this measures it only roughly).
+  provider-quarter. The three no-change clinics give 3 x 8 providers x 18 weeks = 33 provider-quarters, pooled: a
+  rate of 5% is about one or two alarms among them, so even this measures it only roughly (the exact binomial 95%
+  interval is printed).
 - Cost: one weekly update against a fresh calibration (`twinlab twin init`) on the same data (13 weeks of the
   no-change clinic, 8 providers); target: the update costs <= 20% of the calibration. Both run as the command line
   runs them (a new process each, loading the export).
@@ -22,11 +23,14 @@ import time
 from pathlib import Path
 
 from tests.outside_clinic import outside_clinic
-from twinlab.twin import load_state, replay_metrics
+from scipy.stats import binomtest
+
+from twinlab.twin import CLINIC, QUARTER_WEEKS, load_state, replay_metrics
 
 TWINLAB = Path(sys.executable).with_name("twinlab")
 START, DAYS, INIT_UNTIL, LAST = "2026-01-05", 182, "2026-03-01", "2026-07-05"
 CHANGE = {"from": "2026-05-04", "type": "patient", "factor": 1.5}
+STEADY_SEEDS = (42, 43, 44)   # outside clinics with no change
 TARGET_COVERAGE, TARGET_DELAY_DAYS, TARGET_FALSE_ALARMS, TARGET_UPDATE_SHARE = (0.85, 0.95), 14, 0.05, 0.2
 
 
@@ -50,15 +54,24 @@ def replay_cli(clinic: Path, state: Path, seed: int) -> list[float]:
 with tempfile.TemporaryDirectory() as tmp:
     tmp = Path(tmp)
     outside_clinic(tmp / "changed", seed=41, providers=8, days=DAYS, start=START, change=CHANGE)
-    outside_clinic(tmp / "steady", seed=42, providers=8, days=DAYS, start=START)
+    for seed in STEADY_SEEDS: outside_clinic(tmp / f"steady{seed}", seed=seed, providers=8, days=DAYS, start=START)
     print(f"load average {os.getloadavg()[0]:.1f}")
-    calibration = twin("init", str(tmp / "steady"), "--until", "2026-04-05", "--state", str(tmp / "cost"), "--seed", "1")
-    update = twin("update", str(tmp / "cost"), str(tmp / "steady"), "--until", "2026-04-12")
+    calibration = twin("init", str(tmp / "steady42"), "--until", "2026-04-05", "--state", str(tmp / "cost"), "--seed", "1")
+    update = twin("update", str(tmp / "cost"), str(tmp / "steady42"), "--until", "2026-04-12")
     print(f"fresh calibration on 13 weeks: {calibration:.1f} s; one weekly update: {update:.1f} s; "
           f"ratio {update / calibration:.2f} (target <= {TARGET_UPDATE_SHARE})")
-    for name, change in (("changed", CHANGE), ("steady", None)):
+    alarms = quarters = 0
+    for name, change in (("changed", CHANGE), *((f"steady{seed}", None) for seed in STEADY_SEEDS)):
         spent = replay_cli(tmp / name, tmp / f"{name}-state", seed=7)
-        metrics = replay_metrics(load_state(tmp / f"{name}-state").monitor, change and change["from"])
+        monitor = load_state(tmp / f"{name}-state").monitor
+        metrics = replay_metrics(monitor, change and change["from"])
         print(f"{name}: {len(spent)} weekly updates, {sum(spent) / len(spent):.1f} s each on average; " + json.dumps(metrics))
+        if change is None:
+            providers = monitor[monitor["provider"] != CLINIC]
+            alarms += int((providers["signal"].fillna("") != "").sum())
+            quarters += providers["provider"].nunique() * metrics["windows"] / QUARTER_WEEKS
+    low, high = binomtest(alarms, round(quarters)).proportion_ci()
+    print(f"no-change clinics pooled: {alarms} false alarm(s) in {quarters:.0f} provider-quarters, {alarms / quarters:.3f} per "
+          f"provider-quarter (exact 95% interval {low:.3f} to {high:.3f})")
     print(f"targets: coverage {TARGET_COVERAGE[0]:.0%}-{TARGET_COVERAGE[1]:.0%}, detection <= {TARGET_DELAY_DAYS} days, "
           f"false alarms <= {TARGET_FALSE_ALARMS} per provider-quarter")

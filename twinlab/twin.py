@@ -288,7 +288,7 @@ def alerts(monitor: pd.DataFrame, # the monitor table
                               f"{r['window']} (observed {r['observed']:.0f}, forecast 90% interval {r['q05']:.0f} to {r['q95']:.0f})"})
     return out
 
-# %% ../nbs/11_twin.ipynb #039f0fdb
+# %% ../nbs/11_twin.ipynb #5c747ace
 CHI2_1_MEDIAN = 0.454936423119572   # median of the chi-square distribution with one degree of freedom
 
 def dispersion(residuals: pd.DataFrame, # rows with `output` and `z_model` (monitor or fit rows)

@@ -40,7 +40,7 @@ nbtest: $(INSTALLED)
 	$(BIN)/nbdev-test nbs --n-workers 2
 
 pytest: $(INSTALLED)
-	$(BIN)/pytest -n 2 tests/
+	$(BIN)/pytest -n 2 --durations=20 tests/
 
 # The documentation site (Sphinx + myst-nb; docs/conf.py says how) in docs/_build/html. It runs every notebook of nbs/,
 # the tutorial and the how-tos; warnings are errors. Executed notebooks are cached in docs/_build/.jupyter_cache, so a

@@ -235,6 +235,9 @@ def test_batch_on_an_existing_scheduler(tmp_path):
 
 
 def test_batch_reports_an_unreachable_scheduler(tmp_path):
+    # distributed adds its config defaults when first imported; imported inside the `set` below, they would be removed
+    # with it on exit (dask restores the keys it found), and every later use of distributed in this process would fail
+    import distributed  # noqa: F401
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), \
          pytest.raises(ReportError, match="Dask scheduler tcp://127.0.0.1:9: cannot connect"):
         run_batch({"template": "clinic", "runs": [{"name": "a"}]}, tmp_path, scheduler="tcp://127.0.0.1:9", progress=False)

@@ -37,10 +37,6 @@ YAMLS = ["name: X\n", "::: not yaml :::\n  - [", "- a list\n", "name: X\ntimezon
          "name: X\ntimezone: America/Denver\nstart: 2026-09-20\nend: 2026-09-29\n"]
 
 
-# The module fixture is costly: the module's tests run on one xdist worker (--dist loadgroup), so it is made once.
-pytestmark = pytest.mark.xdist_group("test_data_fuzz")
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
     return csv_clinic(tmp_path_factory.mktemp("fuzz") / "clinic", seed=1, days=2)

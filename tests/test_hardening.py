@@ -28,10 +28,6 @@ def run(*args, env=None):
     return subprocess.run([TWINLAB, *args], capture_output=True, text=True, env={**os.environ, "TWINLAB_SALT": SALT, **(env or {})})
 
 
-# The module fixture is costly: the module's tests run on one xdist worker (--dist loadgroup), so it is made once.
-pytestmark = pytest.mark.xdist_group("test_hardening")
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
     return csv_clinic(tmp_path_factory.mktemp("hardening") / "clinic", seed=4, days=7)

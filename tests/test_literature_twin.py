@@ -8,10 +8,6 @@ from twinlab.checks import MISFIT_P
 from twinlab.clinic import Clinic
 
 
-# The module fixture is costly: the module's tests run on one xdist worker (--dist loadgroup), so it is made once.
-pytestmark = pytest.mark.xdist_group("test_literature_twin")
-
-
 @pytest.fixture(scope="module")
 def literature_twin():
     return calibrate(Clinic.example(), seed=1)

@@ -12,10 +12,6 @@ from twinlab.data import LAST_EVENT_SECONDS, load_clinic, validation_report
 VARIABLES = ("ehr_minutes", "inbox_minutes", "note_minutes", "ehr_outside_minutes")
 
 
-# The module fixture is costly: the module's tests run on one xdist worker (--dist loadgroup), so it is made once.
-pytestmark = pytest.mark.xdist_group("test_outside")
-
-
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory):
     out = tmp_path_factory.mktemp("outside") / "harbor"

@@ -19,10 +19,6 @@ from twinlab.data import load_clinic
 from twinlab.model import simulate
 
 
-# The module fixture is costly: the module's tests run on one xdist worker (--dist loadgroup), so it is made once.
-pytestmark = pytest.mark.xdist_group("test_outside_calibration")
-
-
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):
     out = tmp_path_factory.mktemp("outside") / "harbor"

@@ -23,10 +23,6 @@ def digest(folder: Path) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-# The module fixture is costly: the module's tests run on one xdist worker (--dist loadgroup), so it is made once.
-pytestmark = pytest.mark.xdist_group("test_outside_export")
-
-
 @pytest.fixture(scope="module")
 def lakeside():
     return load_clinic(OUTSIDE, salt="pepper")

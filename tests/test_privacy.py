@@ -19,10 +19,6 @@ from twinlab.synth import virtual_clinic
 from tests.outside_clinic import TYPES, outside_clinic
 
 
-# The module fixture is costly: the module's tests run on one xdist worker (--dist loadgroup), so it is made once.
-pytestmark = pytest.mark.xdist_group("test_privacy")
-
-
 @pytest.fixture(scope="module")
 def two_sites(tmp_path_factory):
     """Two virtual clinics of the example's eight providers, each with a year of data (about 27,000 patient messages: the

@@ -17,10 +17,6 @@ TOLERANCE = 0.15   # the issue's criterion: each provider's mean daily EHR and i
 SETTINGS = dict(checks=0)   # default ABC settings: with the quick ones (150 particles) this clinic stops at the simulation budget
 
 
-# The module fixture is costly: the module's tests run on one xdist worker (--dist loadgroup), so it is made once.
-pytestmark = pytest.mark.xdist_group("test_providers")
-
-
 @pytest.fixture(scope="module")
 def unequal(tmp_path_factory):
     "The example clinic over its 13 weeks, every provider's four factors drawn from U(0.5, 1.5) (seed 2026), calibrated at tier 3"

@@ -23,10 +23,6 @@ targets: {ehr_outside_minutes: 45}
 """
 
 
-# The module fixture is costly: the module's tests run on one xdist worker (--dist loadgroup), so it is made once.
-pytestmark = pytest.mark.xdist_group("test_scenarios")
-
-
 @pytest.fixture(scope="module")
 def posterior(tmp_path_factory):
     path = tmp_path_factory.mktemp("post") / "post.nc"

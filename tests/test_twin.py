@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from filelock import FileLock
 
 from tests.outside_clinic import outside_clinic
 from twinlab.cli import main
@@ -24,20 +25,26 @@ TWINLAB = Path(sys.executable).with_name("twinlab")
 CHANGE = {"from": "2026-02-02", "type": "patient", "factor": 2.0}   # patient messages double from the fifth week on
 
 
-# The module fixture is costly: the module's tests run on one xdist worker (--dist loadgroup), so it is made once.
-pytestmark = pytest.mark.xdist_group("test_twin")
+def shared_folder(tmp_path_factory, worker_id: str) -> Path:
+    "A folder of this test session that every xdist worker sees (pytest-xdist's recipe for a fixture made once)"
+    return tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory) -> tuple[Path, Path, dict]:
-    """A clinic of four providers, seven weeks from Monday 2026-01-05, patient messages doubling from 2026-02-02; and a
-    twin calibrated on its first three weeks at tier 2 (with the JSON that `init` printed)"""
-    root = tmp_path_factory.mktemp("twin")
-    clinic, state = root / "clinic", root / "state"
-    outside_clinic(clinic, seed=21, providers=4, days=49, start="2026-01-05", change=CHANGE)
-    out = subprocess.run([str(TWINLAB), "twin", "init", str(clinic), "--until", "2026-01-25", "--state", str(state), "--seed", "3",
-                          "--tier", "2", "--json"], capture_output=True, text=True, check=True)
-    return clinic, state, json.loads(out.stdout)
+def made(tmp_path_factory, worker_id) -> tuple[Path, Path, dict]:
+    """Made once per session, whatever the number of workers: a clinic of four providers, seven weeks from Monday
+    2026-01-05, patient messages doubling from 2026-02-02; and a twin calibrated on its first three weeks at tier 2
+    (with the JSON that `init` printed)"""
+    root = shared_folder(tmp_path_factory, worker_id) / "twin"
+    root.mkdir(exist_ok=True)
+    with FileLock(str(root / "made.lock")):
+        clinic, state, printed = root / "clinic", root / "state", root / "init.json"
+        if not printed.exists():
+            outside_clinic(clinic, seed=21, providers=4, days=49, start="2026-01-05", change=CHANGE)
+            out = subprocess.run([str(TWINLAB), "twin", "init", str(clinic), "--until", "2026-01-25", "--state", str(state), "--seed", "3",
+                                  "--tier", "2", "--json"], capture_output=True, text=True, check=True)
+            printed.write_text(out.stdout)
+    return clinic, state, json.loads(printed.read_text())
 
 
 @pytest.fixture

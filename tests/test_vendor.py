@@ -22,10 +22,6 @@ def run(*args):
     return subprocess.run([TWINLAB, *map(str, args)], capture_output=True, text=True)
 
 
-# The module fixture is costly: the module's tests run on one xdist worker (--dist loadgroup), so it is made once.
-pytestmark = pytest.mark.xdist_group("test_vendor")
-
-
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory):
     "A virtual clinic of 8 weeks (two calendar months and a bit) and its Signal workbook"

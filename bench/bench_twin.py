@@ -25,7 +25,7 @@ from pathlib import Path
 from tests.outside_clinic import outside_clinic
 from scipy.stats import binomtest
 
-from twinlab.twin import CLINIC, QUARTER_WEEKS, load_state, replay_metrics
+from twinlab.twin import load_state, replay_metrics
 
 TWINLAB = Path(sys.executable).with_name("twinlab")
 START, DAYS, INIT_UNTIL, LAST = "2026-01-05", 182, "2026-03-01", "2026-07-05"
@@ -63,13 +63,9 @@ with tempfile.TemporaryDirectory() as tmp:
     alarms = quarters = 0
     for name, change in (("changed", CHANGE), *((f"steady{seed}", None) for seed in STEADY_SEEDS)):
         spent = replay_cli(tmp / name, tmp / f"{name}-state", seed=7)
-        monitor = load_state(tmp / f"{name}-state").monitor
-        metrics = replay_metrics(monitor, change and change["from"])
+        metrics = replay_metrics(load_state(tmp / f"{name}-state").monitor, change and change["from"])
         print(f"{name}: {len(spent)} weekly updates, {sum(spent) / len(spent):.1f} s each on average; " + json.dumps(metrics))
-        if change is None:
-            providers = monitor[monitor["provider"] != CLINIC]
-            alarms += int((providers["signal"].fillna("") != "").sum())
-            quarters += providers["provider"].nunique() * metrics["windows"] / QUARTER_WEEKS
+        if change is None: alarms, quarters = alarms + metrics["false_alarms"], quarters + metrics["provider_quarters"]
     low, high = binomtest(alarms, round(quarters)).proportion_ci()
     print(f"no-change clinics pooled: {alarms} false alarm(s) in {quarters:.0f} provider-quarters, {alarms / quarters:.3f} per "
           f"provider-quarter (exact 95% interval {low:.3f} to {high:.3f})")

@@ -637,7 +637,8 @@ def replay_metrics(monitor: pd.DataFrame, # the monitor table of a replay
                    change_from=None, # the first day of the injected change (None: no change)
                    changed: str = "messages_in", # the output the change moves
                   ) -> dict:
-    "Coverage of the providers' 90% intervals before and after the change, detection delay and false alarms per provider-quarter"
+    """Coverage of the providers' 90% intervals before and after the change, detection delay, and the providers' false
+    alarms before the change (count, provider-quarters watched, and their ratio)"""
     rows = monitor[monitor["provider"] != CLINIC]
     inside = (rows["q05"] <= rows["observed"]) & (rows["observed"] <= rows["q95"])
     change = str(as_date(change_from, "change_from")) if change_from is not None else "9999-12-31"
@@ -645,11 +646,13 @@ def replay_metrics(monitor: pd.DataFrame, # the monitor table of a replay
     signals = monitor[monitor["signal"].fillna("") != ""]
     false = signals[(signals["first_day"] < change) & (signals["provider"] != CLINIC)]
     weeks_before = rows.loc[before, "window"].nunique()
+    quarters = rows["provider"].nunique() * weeks_before / QUARTER_WEEKS
     detected = signals[(signals["first_day"] >= change) & (signals["output"] == changed)]["window"].min()
     return {"windows": int(rows["window"].nunique()), "coverage_before": round(float(inside[before].mean()), 3) if before.any() else None,
             "coverage_after": round(float(inside[~before].mean()), 3) if (~before).any() else None,
             "detection_delay_days": None if change_from is None or pd.isna(detected) else (as_date(detected, "window") - as_date(change, "change")).days + 1,
-            "false_alarms_per_provider_quarter": round(len(false) / (rows["provider"].nunique() * weeks_before / QUARTER_WEEKS), 3) if weeks_before else None}
+            "false_alarms": len(false), "provider_quarters": round(quarters, 2),
+            "false_alarms_per_provider_quarter": round(len(false) / quarters, 3) if weeks_before else None}
 
 def replay(clinic_dir: str | Path, # a clinic data directory
            first_until, # the cut-off of the init

@@ -291,6 +291,10 @@ def _where(nb: nbformat.NotebookNode, index: int) -> str:
     return f"cell {index + 1 - (0 <= injected < index)} (`{code[:60]}`)"
 
 # %% ../nbs/09_reports.ipynb #965d4816
+def _silent_after_a_stop(loop: asyncio.AbstractEventLoop, context: dict):
+    "asyncio's handler for errors nobody awaited: quiet once a signal stopped the work, the default otherwise"
+    if not stop_requested(): loop.default_exception_handler(context)
+
 def _in_own_event_loop(func, *args, **kwargs):
     "Call `func` in an empty context whose event loop (the one jupyter's `run_sync` will use) is new, and closed after"
     try: asyncio.get_running_loop()
@@ -298,6 +302,7 @@ def _in_own_event_loop(func, *args, **kwargs):
     else: return func(*args, **kwargs)  # under a running loop (in Jupyter) run_sync uses a runner thread of its own
     def call():
         loop = ensure_event_loop()
+        loop.set_exception_handler(_silent_after_a_stop)
         try: return func(*args, **kwargs)
         finally:   # on an interrupt too: cancel what is left (the kernel's channels), so that nothing dies pending at exit
             pending = asyncio.all_tasks(loop)
@@ -698,7 +703,6 @@ def _done(run: Run, out_dir: Path, base: Path) -> bool:
     return (meta.get("template") == Path(run.template).stem and meta.get("parameters") == _jsonable(run.parameters)
             and meta.get("template_sha256") == hashlib.sha256(find_template(run.template).read_bytes()).hexdigest()
             and meta.get("inputs") == input_digests(run.parameters, base))
-
 
 # %% ../nbs/09_reports.ipynb #faffceff
 def _with_inputs(nb: nbformat.NotebookNode, run: Run, base: Path) -> nbformat.NotebookNode:

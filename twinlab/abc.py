@@ -11,39 +11,20 @@ from typing import Callable, Protocol
 
 import numpy as np
 import scipy.stats as st
-from scipy.special import expit
 import statsmodels.api as sm
 from sklearn.linear_model import RidgeCV
 
 from .core import SpecError
-from .params import ParamSpace
+from .params import ParamSpace, link, unlink
 from .posterior import ess
 from .summaries import SummaryTargets
 
 # %% auto #0
-__all__ = ['RIDGE_ALPHAS', 'MEAN_OF', 'link', 'unlink', 'LinkedPrior', 'Projection', 'fit_projection', 'regression_adjust',
-           'weighted_moments', 'ABCProblem', 'pilot', 'screen', 'Population', 'PopulationSampler', 'SMCABC',
-           'kernel_covariance', 'importance_weights', 'StoppingRule', 'run_abc', 'smc_sampler']
+__all__ = ['RIDGE_ALPHAS', 'MEAN_OF', 'LinkedPrior', 'Projection', 'fit_projection', 'regression_adjust', 'weighted_moments',
+           'ABCProblem', 'pilot', 'screen', 'Population', 'PopulationSampler', 'SMCABC', 'kernel_covariance',
+           'importance_weights', 'StoppingRule', 'run_abc', 'smc_sampler']
 
 # %% ../nbs/07c_abc.ipynb #dd64e962
-def link(space: ParamSpace, names: list, x: np.ndarray) -> np.ndarray:
-    "(D, parameters) on an unbounded scale: logit of those in [0, 1], log of positive ones"
-    out = np.array(x, float)
-    for j, n in enumerate(names):
-        p = space[n]
-        if p.lower == 0 and p.upper == 1: out[:, j] = np.log(out[:, j] / (1 - out[:, j]))
-        elif p.lower == 0: out[:, j] = np.log(out[:, j])
-    return out
-
-def unlink(space: ParamSpace, names: list, t: np.ndarray) -> np.ndarray:
-    "Inverse of `link`"
-    out = np.array(t, float)
-    for j, n in enumerate(names):
-        p = space[n]
-        if p.lower == 0 and p.upper == 1: out[:, j] = expit(out[:, j])
-        elif p.lower == 0: out[:, j] = np.exp(out[:, j])
-    return out
-
 class LinkedPrior:
     "A parameter's prior on the link scale (logit or log), with its Jacobian: rvs, logpdf, pdf"
     def __init__(self, space: ParamSpace, name: str): self.space, self.name = space, name

@@ -367,7 +367,7 @@ def _add_release_arguments(p):
     p.add_argument("dir", help="a clinic data directory (with an inbox: tier 2 or 3)")
     p.add_argument("--epsilon", type=float, required=True, help="privacy budget of this release (> 0)")
     p.add_argument("--delta", type=float, help="(epsilon, delta)-DP with Gaussian noise (default: pure epsilon-DP, Laplace noise)")
-    p.add_argument("--unit", choices=["week", "period"], default="week", help="cells per provider and week (default) or one per provider for the whole period")
+    p.add_argument("--unit", choices=["period", "week"], default="period", help="one cell per provider for the whole period (default) or one per provider and calendar week")
     p.add_argument("--max-daily", type=int, default=40, help="messages of one type a provider-day contributes at most (default 40)")
     p.add_argument("--max-daily-minutes", type=int, default=480, help="minutes of the provider's inbox work a provider-day contributes at most (default 480)")
     p.add_argument("--minutes-share", type=float, default=0.3, help="share of epsilon (and delta) spent on the inbox minutes, the rest on the counts (default 0.3)")

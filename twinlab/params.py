@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 import scipy.stats as st
 import xarray as xr
+from scipy.special import expit
 
 from .core import SeedLike, SpecError, as_generator, check_count, resolve_seed
 from .schema import MESSAGE_TYPES, provenance_attrs
 
 # %% auto #0
 __all__ = ['EFFECT_PREFIX', 'PROVIDER_EFFECTS', 'MINUTES', 'describe_distribution', 'parse_distribution', 'Param', 'ParamSpace',
-           'ProviderEffect', 'population_effects', 'ParameterSource', 'default_space']
+           'ProviderEffect', 'population_effects', 'ParameterSource', 'default_space', 'link', 'unlink']
 
 # %% ../nbs/01_params.ipynb #aaa33932
 def describe_distribution(dist, # a frozen scipy.stats distribution
@@ -281,3 +282,22 @@ def default_space(clinic=None, # a twinlab.clinic.Clinic: its delegation shares 
     "The twin's parameter space, with delegation priors centred on `clinic`'s settings when given"
     shares = clinic.delegation if clinic is not None else {}
     return ParamSpace(tuple(_params({t: shares.get(t, 0.0) if clinic is not None else None for t in MESSAGE_TYPES})))
+
+# %% ../nbs/01_params.ipynb #d9330342
+def link(space: ParamSpace, names: list, x: np.ndarray) -> np.ndarray:
+    "(D, parameters) on an unbounded scale: logit of those in [0, 1], log of positive ones"
+    out = np.array(x, float)
+    for j, n in enumerate(names):
+        p = space[n]
+        if p.lower == 0 and p.upper == 1: out[:, j] = np.log(out[:, j] / (1 - out[:, j]))
+        elif p.lower == 0: out[:, j] = np.log(out[:, j])
+    return out
+
+def unlink(space: ParamSpace, names: list, t: np.ndarray) -> np.ndarray:
+    "Inverse of `link`"
+    out = np.array(t, float)
+    for j, n in enumerate(names):
+        p = space[n]
+        if p.lower == 0 and p.upper == 1: out[:, j] = expit(out[:, j])
+        elif p.lower == 0: out[:, j] = np.exp(out[:, j])
+    return out

@@ -33,7 +33,7 @@ SCHEMA = "twinlab.release/2"   # the packet format; the hub refuses any other (2
 DEFAULT_MAX_DAILY = 40         # messages of one type a provider-day contributes at most (see the privacy model)
 DEFAULT_MAX_DAILY_MINUTES = 480   # minutes of the provider's inbox work a provider-day contributes at most (see The bound on minutes)
 DEFAULT_MINUTES_SHARE = 0.3    # share of epsilon (and delta) spent on the minutes; the counts have the rest
-UNITS = ("week", "period")     # the release's unit of time: per calendar week (Monday first) or one cell for the whole period
+UNITS = ("period", "week")     # the release's unit of time: one cell for the whole period (the default) or per calendar week (Monday first)
 
 class PrivacyError(TwinlabError, ValueError):
     "A release cannot be made as asked (budget, epsilon, delta), or a packet is not one twinlab can read"
@@ -50,7 +50,7 @@ def provider_minutes(inbox: pd.DataFrame, # the inbox table (as loaded)
     return out
 
 def release_cells(data: ClinicData, # a loaded clinic with an inbox (tier 2 or 3)
-                  unit: str = "week", # 'week' or 'period', see `UNITS`
+                  unit: str = "period", # 'period' or 'week', see `UNITS`
                   max_daily: int = DEFAULT_MAX_DAILY, # messages of one type a provider-day contributes at most
                  ) -> pd.DataFrame:
     "Clamped message counts per provider, unit and type, with exposure (panel patient-years x weekday factor) and its sum of squares"
@@ -166,7 +166,7 @@ def summary_measurements(n_cells: int, n_providers: int, # cells of the counts; 
 def release(data: str | Path | ClinicData, # a clinic data directory, or one loaded by `twinlab.data.load_clinic`
             epsilon: float, # privacy budget of this release
             delta: float | None = None, # None: pure epsilon-DP; else (epsilon, delta)-DP with Gaussian noise
-            unit: str = "week", # 'week' or 'period', see `UNITS`
+            unit: str = "period", # 'period' or 'week', see `UNITS`
             max_daily: int = DEFAULT_MAX_DAILY, # messages of one type a provider-day contributes at most
             max_daily_minutes: int = DEFAULT_MAX_DAILY_MINUTES, # minutes of the provider's inbox work a provider-day contributes at most
             minutes_share: float = DEFAULT_MINUTES_SHARE, # share of epsilon and delta spent on the minutes, in (0, 1)

@@ -15,13 +15,11 @@ import pandas as pd
 import xarray as xr
 
 import twinlab
-from .abc import link, unlink
-from .calibrate import calibrate
 from .clinic import Clinic
 from .core import DataError, SeedLike, SpecError, atomic_path, check_count, resolve_seed
 from .data import TIMESTAMPS, ClinicData, at_tier, load_clinic, observed_dataset
 from .ledger import content_hash
-from .params import PROVIDER_EFFECTS, population_effects
+from .params import PROVIDER_EFFECTS, link, population_effects, unlink
 from .posterior import EFFECT_SD_PREFIX, Posterior, ess, weighted_quantile
 from .uncertainty import replicate_simulate, split_variance
 
@@ -532,6 +530,7 @@ def init_twin(clinic_dir: str | Path, # a clinic data directory (or 'example')
         raise SpecError(f"{clinic_dir}: a twin assimilates day-level data (appointments and inbox: tier 2, or an audit log: tier 3); "
                         f"the data up to {until} reach tier {cut.tier}")
     seed = resolve_seed(seed)
+    from twinlab.calibrate import calibrate   # here, not at the top: updates never calibrate, and importing it (statsmodels, scikit-learn) added 0.7 s to each (import twinlab.twin: 2.2 s then, 1.5 s now)
     post = calibrate(cut, tier=tier, seed=seed, workers=workers, **calibrate_options)
     sim_seed, *_ = _streams(seed, 0)
     sim = simulate_particles(post.draws, cut.clinic, cut.clinic.end, cut.clinic.end, sim_seed, workers=workers)

@@ -432,6 +432,7 @@ def whatif_text(result: dict, # from twinlab.scenarios.whatif
                ) -> str:
     "Each scenario's clinic outputs (median change and 90% interval) and P(target met) per provider, as aligned text"
     fmt = lambda x: "   n/a" if x is None else f"{x:8.1f}"
+    p = lambda x: "n/a" if x is None else f"{x:.2f}"   # n/a: a provider without session days in the run
     lines = [f"seed {result['run']['seed']}, {result['run']['draws']} posterior draws, {result['run']['weeks']} weeks; "
              "clinic totals per session day (ehr_time8: per 8 h of scheduled patient time)"]
     for name, s in result["scenarios"].items():
@@ -439,8 +440,8 @@ def whatif_text(result: dict, # from twinlab.scenarios.whatif
         lines += [f"  {v:<22}{fmt(d['baseline'])} {fmt(d['scenario'])} {fmt(d['change']['q50'])} {fmt(d['change']['q05'])} {fmt(d['change']['q95'])}"
                   for v, d in s["outputs"].items()]
         if s["p_target_met"]:
-            lines.append("  P(target met): " + ", ".join(f"{p} {v:.2f} (baseline {result['baseline']['p_target_met'][p]:.2f})"
-                                                          for p, v in s["p_target_met"].items()))
+            lines.append("  P(target met): " + ", ".join(f"{who} {p(v)} (baseline {p(result['baseline']['p_target_met'][who])})"
+                                                          for who, v in s["p_target_met"].items()))
     return "\n".join(lines)
 
 @command("whatif", "Compare scenarios (delegation, scribes, templates, panels, message rates, team capacity, protected time) "
@@ -501,7 +502,6 @@ def _twin(args):
     else: state = load_state(args.state)
     result = forecast(state, days=getattr(args, "days", 7))
     print(json.dumps(result, indent=2) if args.json else twin_text(result))
-
 
 # %% ../nbs/10_cli.ipynb #a9c3e7d1
 LEDGERED = ("validate", "synth", "simulate", "calibrate", "uncertainty", "report", "batch", "import", "release", "whatif", "twin")

@@ -284,17 +284,18 @@ class ScenarioResult:
         return self.providers.sel(run=name) - self.providers.sel(run="baseline")
 
     def meets(self) -> xr.DataArray:
-        "(run, draw, provider) True where a provider meets every target (all True without targets)"
+        """(run, draw, provider) 1 where a provider meets every target (all 1 without targets), 0 where not, and NaN for a
+        provider without session days in the run, whose minutes per session day are undefined (not 'above the target')"""
         ok = xr.ones_like(self.providers["ehr_minutes"], dtype=bool)
         for v, ceiling in self.targets.items(): ok = ok & (self.providers[v] <= ceiling)
-        return ok
+        return ok.where(self.providers["ehr_minutes"].notnull())
 
     def p_target_met(self) -> xr.DataArray:
-        "(run, provider) probability over posterior draws that the provider meets every target"
+        "(run, provider) probability over posterior draws that the provider meets every target; NaN without session days"
         return self.meets().mean("draw").rename("p_target_met")
 
     def p_all_met(self) -> xr.DataArray:
-        "(run,) probability over posterior draws that every provider meets every target"
+        "(run,) probability over posterior draws that every provider with session days meets every target"
         return self.meets().all("provider").mean("draw").rename("p_all_met")
 
     def summary(self, name: str, # a scenario
@@ -306,14 +307,14 @@ class ScenarioResult:
                         "change": _quantiles((scen[v] - base[v]).values)} for v in SCENARIO_OUTPUTS}
         p = self.p_target_met().sel(run=name)
         return {"outputs": block(self.clinic),
-                "p_target_met": {str(k): float(v) for k, v in zip(p["provider"].values, p.values)} if self.targets else {},
+                "p_target_met": {str(k): _plain(v) for k, v in zip(p["provider"].values, p.values)} if self.targets else {},
                 "providers": {str(pid): block(self.providers.sel(provider=pid)) for pid in self.providers["provider"].values}}
 
     def to_dict(self) -> dict:
         "Every scenario's summary, the baseline's P(target met), and how the run was made"
         p = self.p_target_met().sel(run="baseline")
         return {"scenarios": {n: self.summary(n) for n in self.names},
-                "baseline": {"p_target_met": {str(k): float(v) for k, v in zip(p["provider"].values, p.values)} if self.targets else {}},
+                "baseline": {"p_target_met": {str(k): _plain(v) for k, v in zip(p["provider"].values, p.values)} if self.targets else {}},
                 "run": {**self.attrs, "targets": self.targets}}
 
     def table(self, name: str, # a scenario
@@ -328,29 +329,40 @@ class ScenarioResult:
                          "change, 5%": d["change"]["q05"], "change, 95%": d["change"]["q95"]})
         return pd.DataFrame(rows).set_index("output")
 
-def simulate_scenario(clinic: Clinic, theta: xr.Dataset, scenario: Scenario | None, days: int, seed: int, workers: int | None = None) -> xr.Dataset:
-    "One run: the baseline (scenario None) or a scenario, on the given draws and seed"
-    if scenario is None: return simulate(clinic, theta, days=days, seed=seed, workers=workers)
+def simulate_scenario(clinic: Clinic, theta: xr.Dataset, scenario: Scenario | None, days: int, seed: int, workers: int | None = None,
+                      start=None) -> xr.Dataset:
+    "One run from `start` (default the clinic's start): the baseline (scenario None) or a scenario, on the given draws and seed"
+    if scenario is None: return simulate(clinic, theta, start=start, days=days, seed=seed, workers=workers)
     s = scenario.settings
-    return simulate(clinic_for(clinic, s), theta_for(theta, s), days=days, seed=seed, workers=workers, support=support_for(s))
+    return simulate(clinic_for(clinic, s), theta_for(theta, s), start=start, days=days, seed=seed, workers=workers, support=support_for(s))
+
+def _check_all(*checks) -> list:
+    "The values of `checks` (functions without arguments); one SpecError listing the problems of all of them"
+    values, problems = [], []
+    for check in checks:
+        try: values.append(check())
+        except SpecError as e: problems.append(str(e))
+    if problems: raise SpecError("; ".join(problems))
+    return values
 
 def run_scenarios(clinic: Clinic, # the clinic
                   posterior, # a Posterior (or any ParameterSource: the prior's ParamSpace)
                   scenarios: dict | list, # name -> levers (see LEVERS), or Scenario objects
                   targets: dict | None = None, # output -> ceiling per provider (per session day; ehr_time8 per 8 h)
-                  weeks: int = 8, # horizon from the clinic's start
+                  weeks: int = 8, # horizon from `start`
                   draws: int = 200, # posterior draws
                   seed: SeedLike = None, # root seed: one child for the draws, one for every run (common random numbers)
                   workers: int | None = None, # threads
+                  start=None, # first date (date or 'YYYY-MM-DD'); default the clinic's start, e.g. clinic.end + 1 day for the weeks ahead
                  ) -> ScenarioResult:
     "Baseline and scenarios on the same posterior draws and random numbers"
-    scenarios, targets = check_scenarios(scenarios, clinic), check_targets(targets)
-    weeks, draws = check_count("weeks", weeks), check_count("draws", draws)
+    scenarios, targets, weeks, draws = _check_all(lambda: check_scenarios(scenarios, clinic), lambda: check_targets(targets),
+                                                  lambda: check_count("weeks", weeks), lambda: check_count("draws", draws))
     seed = resolve_seed(seed)
     theta_seed, sim_seed = child_seeds(seed, 2)
     theta = posterior.sample(draws, theta_seed, providers=clinic.providers)
-    runs = {"baseline": simulate_scenario(clinic, theta, None, 7 * weeks, sim_seed, workers)}
-    runs |= {s.name: simulate_scenario(clinic, theta, s, 7 * weeks, sim_seed, workers) for s in scenarios}
+    runs = {"baseline": simulate_scenario(clinic, theta, None, 7 * weeks, sim_seed, workers, start)}
+    runs |= {s.name: simulate_scenario(clinic, theta, s, 7 * weeks, sim_seed, workers, start) for s in scenarios}
     return result_of(runs, targets, scenarios, {"seed": seed if isinstance(seed, int) else str(seed), "weeks": weeks, "draws": draws})
 
 def result_of(runs: dict, # 'baseline' and each scenario's name -> its simulation

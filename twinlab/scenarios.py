@@ -23,9 +23,9 @@ from .schema import MESSAGE_TYPES, OUTPUTS
 
 # %% auto #0
 __all__ = ['LEVERS', 'TEMPLATE_KEYS', 'SCENARIO_OUTPUTS', 'SPEC_KEYS', 'STANDARD_INTERVENTIONS', 'lever_effects', 'Scenario',
-           'clinic_for', 'theta_for', 'support_for', 'outputs_per_session_day', 'check_targets', 'check_scenarios',
-           'ScenarioResult', 'simulate_scenario', 'run_scenarios', 'result_of', 'read_spec', 'whatif', 'WhatIf',
-           'providers_above', 'most_effective']
+           'clinic_for', 'theta_for', 'support_for', 'outputs_per_session_day', 'within_targets', 'check_targets',
+           'check_scenarios', 'ScenarioResult', 'simulate_scenario', 'run_scenarios', 'result_of', 'read_spec',
+           'whatif', 'WhatIf', 'providers_above', 'most_effective']
 
 # %% ../nbs/08c_scenarios.ipynb #2588aa01
 LEVERS = {   # lever -> what its setting is
@@ -231,6 +231,15 @@ def outputs_per_session_day(sim: xr.Dataset, # a simulation on (draw, provider, 
     for v, (u, ln) in SCENARIO_OUTPUTS.items(): out[v].attrs = {"units": u if v == "ehr_time8" else f"{u} per session day", "long_name": ln}
     return out
 
+def within_targets(values: xr.Dataset, # from outputs_per_session_day, per provider
+                   targets: dict, # output -> ceiling (checked)
+                  ) -> xr.DataArray:
+    """1 where a provider meets every target (all 1 without targets), 0 where not, and NaN for a provider without
+    session days, whose minutes per session day are undefined (not 'above the target')"""
+    ok = xr.ones_like(values["ehr_minutes"], dtype=bool)
+    for v, ceiling in targets.items(): ok = ok & (values[v] <= ceiling)
+    return ok.where(values["ehr_minutes"].notnull())
+
 def check_targets(targets: dict | None, # output -> ceiling per provider (per session day; ehr_time8 per 8 h)
                  ) -> dict:
     "Targets as floats, or a SpecError naming an unknown output or a ceiling that is not a number"
@@ -284,11 +293,8 @@ class ScenarioResult:
         return self.providers.sel(run=name) - self.providers.sel(run="baseline")
 
     def meets(self) -> xr.DataArray:
-        """(run, draw, provider) 1 where a provider meets every target (all 1 without targets), 0 where not, and NaN for a
-        provider without session days in the run, whose minutes per session day are undefined (not 'above the target')"""
-        ok = xr.ones_like(self.providers["ehr_minutes"], dtype=bool)
-        for v, ceiling in self.targets.items(): ok = ok & (self.providers[v] <= ceiling)
-        return ok.where(self.providers["ehr_minutes"].notnull())
+        "(run, draw, provider) `within_targets`: 1 or 0, NaN for a provider without session days in the run"
+        return within_targets(self.providers, self.targets)
 
     def p_target_met(self) -> xr.DataArray:
         "(run, provider) probability over posterior draws that the provider meets every target; NaN without session days"

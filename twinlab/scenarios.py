@@ -128,7 +128,8 @@ def _template_settings(value, providers: list, where: str, problems: list) -> di
     out = {}
     for k, v in value.items():
         if k not in TEMPLATE_KEYS: problems.append(f"{where}: unknown key {k!r}; known: {', '.join(TEMPLATE_KEYS)}")
-        else: out[k] = _per_provider(v, providers, f"{where}.{k}", 1 if k == "slot_minutes" else 0, 24 * 60, problems, whole=True)
+        elif k == "slot_minutes": out[k] = _per_provider(v, providers, f"{where}.{k}", 1, 24 * 60, problems, whole=True)
+        else: out[k] = _per_provider(v, providers, f"{where}.{k}", 0, np.inf, problems, whole=True)   # counts of sessions: beyond the week's own count, they mean all of its sessions
     return out
 
 # %% ../nbs/08c_scenarios.ipynb #cc86fef1

@@ -56,10 +56,11 @@ OUTPUTS = {
     "messages_to_provider": ("messages", "inbox messages that reached the provider"),
     "backlog": ("items", "work items left in the queue at day end"),
     "backlog_minutes": ("minutes", "minutes of the work items left at day end"),
+    "open_messages": ("messages", "messages left in the queue at day end"),
     "overrun_minutes": ("minutes", "time past the end of sessions"),
     "note_outside_minutes": ("minutes", "deferred notes done after hours"),
 }
-COUNT_OUTPUTS = ("booked", "arrived", "messages_in", "messages_to_provider", "backlog")
+COUNT_OUTPUTS = ("booked", "arrived", "messages_in", "messages_to_provider", "backlog", "open_messages")
 
 
 def lognormal(rng: np.random.Generator, median: float, sigma: float) -> float:
@@ -170,6 +171,7 @@ class OracleRun:
                 yield from self.work_after_hours(p_index, day, queue)
             self.add("backlog", p_index, day, len(queue.items))
             self.add("backlog_minutes", p_index, day, sum(entry.item.minutes for entry in queue.items))
+            self.add("open_messages", p_index, day, sum(entry.item.kind != "note" for entry in queue.items))
 
     def run_block(self, p_index: int, day: int, block: Block, queue: simpy.PriorityStore, starts_run: bool, ends_run: bool):
         """A block from its start, or from the end of the last visit if that is later; queue work in every gap.

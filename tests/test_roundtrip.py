@@ -19,7 +19,7 @@ from twinlab.synth import read_truth, virtual_clinic, write_shipped_clinic
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "data" / "virtual_clinic"
-EXACT = ("scheduled_minutes", "booked", "arrived", "messages_in", "messages_to_provider")
+EXACT = ("scheduled_minutes", "booked", "arrived", "messages_in", "messages_to_provider", "open_messages", "backlog")
 
 
 def digest(folder: Path) -> dict:

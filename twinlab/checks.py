@@ -17,7 +17,8 @@ __all__ = ['DAILY_CHECKED', 'MISFIT_P', 'predictive_p_values', 'posterior_checks
 
 # %% ../nbs/07e_checks.ipynb #712bda92
 DAILY_CHECKED = ("booked", "arrived", "overrun_minutes", "messages_in", "messages_to_provider", "inbox_minutes", "ehr_minutes",
-                 "ehr_outside_minutes", "note_minutes", "chart_review_minutes", "order_minutes", "face_minutes")
+                 "ehr_outside_minutes", "note_minutes", "chart_review_minutes", "order_minutes", "face_minutes",
+                 "open_messages", "backlog")   # the last two are fitted by no summary: their bands test the queue out of sample
 
 def _band_coverage(sim: np.ndarray, observed: np.ndarray) -> float:
     "Share of observed values (NaN left out) inside the 5-95% band of the simulations (first axis)"

@@ -356,6 +356,8 @@ OBSERVED_AS = {  # variable of twinlab.model.OUTPUTS -> how it is measured from 
     "overrun_minutes": "appointments: last checkout of each patient block past the block's end",
     "messages_in": "inbox: messages by local date received",
     "messages_to_provider": "inbox: messages handled by the provider, by local date received",
+    "open_messages": "inbox: messages handled by the provider, received on or before the date and completed after it or not at all",
+    "backlog": "open_messages, plus completed visits (appointments) whose last note event (audit log) is on a later date",
     "inbox_minutes": "audit log: active time of inbox events (without an audit log: inbox active_seconds by date completed)",
     "ehr_minutes": "audit log: active time from the gaps between events, by the active_rule in the attributes",
     "ehr_outside_minutes": "audit log: active time outside the provider's blocks (patient blocks extended to their last checkout)",
@@ -418,7 +420,25 @@ def _inbox_variables(inbox: pd.DataFrame, clinic: Clinic, shape: tuple, minutes:
     if minutes:
         seconds = np.where(to_provider, inbox["active_seconds"].fillna(0).to_numpy("float64"), 0)
         out["inbox_minutes"] = _per_day(provider, _day_index(inbox["completed_at"], clinic), shape, seconds / 60)
+    completed = _day_index(inbox["completed_at"], clinic)
+    out["open_messages"] = _open_per_day(provider[to_provider], received[to_provider], completed[to_provider], shape)
     return out
+
+def _open_per_day(provider: np.ndarray, opened: np.ndarray, closed: np.ndarray, shape: tuple) -> np.ndarray:
+    "Items open at the end of each (provider, day): opened on or before the day, closed on a later one (-1: not closed in the data)"
+    closed = np.where(closed < 0, shape[1], np.minimum(closed, shape[1]))
+    extended = (shape[0], shape[1] + 1)   # day shape[1]: after the data
+    change = _per_day(provider, opened, extended) - _per_day(provider, closed, extended)
+    return np.cumsum(change, axis=1)[:, :-1]
+
+def _open_notes(appts: pd.DataFrame, log: pd.DataFrame, clinic: Clinic, shape: tuple) -> np.ndarray:
+    "Notes open at the end of each (provider, day): from a completed visit's date to that of its last note event (none: the visit's date)"
+    notes = log[(log["activity"] == "note").fillna(False).to_numpy(bool) & log["appointment_id"].notna().to_numpy(bool)]
+    last_note = notes.groupby("appointment_id")["timestamp"].max()
+    visits = appts[(appts["status"] == "completed").fillna(False).to_numpy(bool)]
+    opened = _day_index(visits["scheduled_start"], clinic)
+    done = _day_index(last_note.reindex(visits["appointment_id"].to_numpy()).reset_index(drop=True), clinic)
+    return _open_per_day(_codes(visits["provider_id"], clinic), opened, np.where(done < 0, opened, done), shape)
 
 # %% ../nbs/05_data.ipynb #b5e8a521
 def _audit_variables(log: pd.DataFrame, clinic: Clinic, blocks: pd.DataFrame, visits: pd.DataFrame | None,
@@ -504,7 +524,7 @@ class ClinicData:
         return (f"ClinicData({self.clinic.name!r}, tier {self.tier} ({TIERS[self.tier]}), tables {sorted(self.tables)}, "
                 f"{len(self.findings)} warning(s), {self.duplicates_dropped} duplicate event(s) dropped, active rule {self.active_rule!r})")
 
-COUNTS = ("booked", "arrived", "messages_in", "messages_to_provider")
+COUNTS = ("booked", "arrived", "messages_in", "messages_to_provider", "open_messages", "backlog")
 
 def observed_dataset(clinic: Clinic, # the clinic
                      tables: dict, # optional table name -> checked table
@@ -524,6 +544,8 @@ def observed_dataset(clinic: Clinic, # the clinic
     if "audit_log" in tables:
         new, tables["audit_log"], dropped = _audit_variables(tables["audit_log"], clinic, blocks, visits, shape, timeout_minutes, active_rule)
         out |= new
+    if {"appointments", "inbox"} <= set(tables) and "appointment_id" in tables.get("audit_log", ()):
+        out["backlog"] = out["open_messages"] + _open_notes(tables["appointments"], tables["audit_log"], clinic, shape)
     out |= {k: out[k].astype("int64") for k in COUNTS if k in out}
     coords = {"provider": clinic.providers, "date": dates(clinic)}
     attrs = lambda k: {"units": OUTPUTS[k][0], "long_name": OUTPUTS[k][1], "observed_as": OBSERVED_AS[k]}

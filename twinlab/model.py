@@ -340,7 +340,7 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
             fout[6, p, t] = inroom_notes + notes_done + arrived * (chart_minutes[p] + order_minutes[p]) + inbox_done
             fout[7, p, t] = outside; fout[8, p, t] = queued; fout[9, p, t] = overrun; fout[10, p, t] = notes_outside
             iout[0, p, t] = booked; iout[1, p, t] = arrived; iout[2, p, t] = to_prov + delegated[p, t]
-            iout[3, p, t] = to_prov; iout[4, p, t] = (iv - note_head) + (im - msg_head)
+            iout[3, p, t] = to_prov; iout[4, p, t] = (iv - note_head) + (im - msg_head); iout[5, p, t] = im - msg_head
 
 # %% ../nbs/03_model.ipynb #053f3f43
 class Records(NamedTuple):

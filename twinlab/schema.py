@@ -35,12 +35,13 @@ OUTPUTS = {
     "messages_to_provider": ("messages", "inbox messages reaching the provider"),
     "backlog": ("items", "work items (deferred notes, messages) in the queue at day end"),
     "backlog_minutes": ("minutes", "minutes of work in the queue at day end"),
+    "open_messages": ("messages", "messages that reached the provider and are still in the queue at day end (part of backlog)"),
     "overrun_minutes": ("minutes", "time the last visit of each patient block ends past the block's end, summed"),
     "note_outside_minutes": ("minutes", "deferred notes completed after hours (part of note_minutes and ehr_outside_minutes)"),
 }
 FLOAT_OUTPUTS = ("scheduled_minutes", "face_minutes", "note_minutes", "chart_review_minutes", "order_minutes", "inbox_minutes",
                  "ehr_minutes", "ehr_outside_minutes", "backlog_minutes", "overrun_minutes", "note_outside_minutes")   # float32 outputs, in kernel order
-COUNT_OUTPUTS = ("booked", "arrived", "messages_in", "messages_to_provider", "backlog")      # int32 outputs, in kernel order
+COUNT_OUTPUTS = ("booked", "arrived", "messages_in", "messages_to_provider", "backlog", "open_messages")   # int32 outputs, in kernel order
 THETA_PREFIX = "theta_"   # coordinates of a simulation result holding each draw's parameter values
 
 # %% ../nbs/00a_schema.ipynb #025b56dd

@@ -39,6 +39,8 @@ FAMILIES = {  # parameter family -> the parameters' names (twinlab.params.defaul
     "message handling": ("msg_minutes_patient", "msg_minutes_result", "msg_minutes_rx", "msg_minutes_other", "msg_minutes_sigma"),
     "delegation": ("delegation_patient", "delegation_result", "delegation_rx", "delegation_other"),
     "after hours": ("after_hours_cap_minutes", "weekend_work_prob"),
+    "queue": ("gap_work_share",),
+    "day to day": ("day_pace_sigma", "after_hours_sigma"),
 }
 RANK_DRAWS = 99  # posterior draws each truth is ranked among (ranks 0..99)
 BINS = 10

@@ -7,7 +7,8 @@ Each provider has two processes, one delivering the inbox messages of every cale
 midnight and one walking each day through its template blocks patient by patient (running late
 carries from visit to visit and from block to block), working the queue of work items in each gap
 as it comes (whole items that fit before the next patient or the block's end), then after hours up
-to the budget. Work items wait in a priority queue in the contract's order: deferred notes before
+to the budget. Each provider-day has its own pace (a factor on the EHR minutes of the work arising
+that day) and its own after-hours budget factor. Work items wait in a priority queue in the contract's order: deferred notes before
 messages, oldest day first.
 
 The agreement tests (tests/test_oracle_agreement.py) and the speed benchmark (bench/bench_simulate.py)
@@ -111,6 +112,10 @@ class OracleRun:
         self.out = {name: np.zeros((len(clinic.providers), len(dates))) for name in OUTPUTS}
         self.panel = dict(zip(clinic.roster["provider_id"], clinic.roster["panel_size"]))
         self.week = weekly_blocks(clinic.templates)
+        # each provider-day's pace (on the EHR minutes of the work arising that day) and after-hours budget factor
+        day_rng = rng.spawn(1)[0]
+        mean_one = lambda sigma: np.exp(sigma * day_rng.standard_normal((len(clinic.providers), len(dates))) - sigma ** 2 / 2)
+        self.pace, self.cap_factor = mean_one(self.theta["day_pace_sigma"]), mean_one(self.theta["after_hours_sigma"])
         for p_index, provider in enumerate(clinic.providers):
             queue = simpy.PriorityStore(self.env)
             self.env.process(self.inbox(p_index, provider, queue))
@@ -146,7 +151,7 @@ class OracleRun:
                 self.add("messages_in", p_index, day, count)
                 for seq in range(count):
                     if rng.random() < th[f"delegation_{mtype}"]: continue  # handled by the team
-                    item = WorkItem(mtype, day, lognormal(rng, th[f"msg_minutes_{mtype}"], th["msg_minutes_sigma"]))
+                    item = WorkItem(mtype, day, self.pace[p_index, day] * lognormal(rng, th[f"msg_minutes_{mtype}"], th["msg_minutes_sigma"]))
                     queue.put(simpy.PriorityItem((1, day, t_index, seq), item))
                     self.trace(p_index, day, "queued", kind=mtype, minutes=item.minutes)
                     self.add("messages_to_provider", p_index, day, 1)
@@ -203,20 +208,21 @@ class OracleRun:
         if rng.random() < th["no_show_prob"]: return None
         self.add("arrived", p_index, day, 1)
         face = lognormal(rng, th["visit_minutes_median"], th["visit_minutes_sigma"])
-        note = lognormal(rng, th["note_minutes_median"], th["note_minutes_sigma"])
+        pace = self.pace[p_index, day]
+        note = pace * lognormal(rng, th["note_minutes_median"], th["note_minutes_sigma"])
         return dict(face=face, note_inroom=th["note_inroom_fraction"] * note,
-                    note_deferred=(1 - th["note_inroom_fraction"]) * note)
+                    note_deferred=(1 - th["note_inroom_fraction"]) * note,
+                    chart=pace * th["chart_review_minutes"], order=pace * th["order_minutes"])
 
     def see(self, p_index: int, day: int, block: Block, slot: int, visit: dict, queue: simpy.PriorityStore):
         "The visit: face time, then the in-room EHR work; the rest of the note becomes a work item"
-        th = self.theta
         self.trace(p_index, day, "visit starts", block=block.order, slot=slot)
-        yield self.env.timeout(visit["face"] + visit["note_inroom"] + th["chart_review_minutes"] + th["order_minutes"])
+        yield self.env.timeout(visit["face"] + visit["note_inroom"] + visit["chart"] + visit["order"])
         self.trace(p_index, day, "visit ends", block=block.order, slot=slot)
         self.add("face_minutes", p_index, day, visit["face"])
         self.add("note_minutes", p_index, day, visit["note_inroom"])
-        self.add("chart_review_minutes", p_index, day, th["chart_review_minutes"])
-        self.add("order_minutes", p_index, day, th["order_minutes"])
+        self.add("chart_review_minutes", p_index, day, visit["chart"])
+        self.add("order_minutes", p_index, day, visit["order"])
         queue.put(simpy.PriorityItem((0, day, block.order, slot), WorkItem("note", day, visit["note_deferred"])))
         self.trace(p_index, day, "queued", kind="note", minutes=visit["note_deferred"])
 
@@ -234,7 +240,8 @@ class OracleRun:
 
     def work_after_hours(self, p_index: int, day: int, queue: simpy.PriorityStore):
         "Items from the head of the queue, each started while the minutes used are below the budget"
-        used, budget = 0.0, self.theta["after_hours_cap_minutes"]
+        used, budget = 0.0, self.theta["after_hours_cap_minutes"] * self.cap_factor[p_index, day]
+        self.trace(p_index, day, "after hours", budget=budget)
         while queue.items and used < budget:
             entry = yield queue.get()
             yield self.env.timeout(entry.item.minutes)

@@ -100,7 +100,7 @@ def _lognormal(rng: np.random.Generator, n: int, median: float, sigma: float) ->
     z *= np.float32(median)
     return z
 
-PROCESS_STREAMS = ("slots", "face", "note", "arrivals", "messages", "off_day")   # one child stream each, in this order
+PROCESS_STREAMS = ("slots", "face", "note", "arrivals", "messages", "off_day", "day")   # one child stream each, in this order (a new process appends its stream, so the others keep their numbers)
 
 @dataclass
 class Draws:
@@ -113,6 +113,8 @@ class Draws:
     delegated: np.ndarray # (provider, date) int32 messages arriving less messages reaching the provider (negative on a day the team sends back more than it takes)
     msg_scale: np.ndarray # (message,) float32 exp(sigma * Z) per message to the provider; times the type median = minutes
     off_day_u: np.ndarray # (provider, date) float32 uniform: works on a day without sessions if < weekend_work_prob
+    pace: np.ndarray # (provider, date) float32 mean-1 factor on the EHR minutes of the work arising that day
+    cap_factor: np.ndarray # (provider, date) float32 mean-1 factor on the day's after-hours budget
 
 @dataclass(frozen=True)
 class Support:
@@ -248,14 +250,19 @@ def draw_randoms(plan: Plan, # the clinic as arrays
     if effects is not None:
         note *= _per_provider(_seen_per_provider(plan, seen), effects["note_minutes"])
         msg_scale *= _per_provider(to_provider.sum((1, 2)), effects["msg_minutes"])
-    return Draws(slot_u, face, note, intensity, to_provider, delegated, msg_scale, off_day_u)
+    pace, cap_factor = (_mean_one(z, th[k]) for z, k in zip(streams["day"].standard_normal((2, P, T), dtype=np.float32), ("day_pace_sigma", "after_hours_sigma")))
+    return Draws(slot_u, face, note, intensity, to_provider, delegated, msg_scale, off_day_u, pace, cap_factor)
+
+def _mean_one(z: np.ndarray, sigma: float) -> np.ndarray:
+    "float32 exp(sigma * z - sigma^2 / 2): lognormal factors with mean 1 (exactly 1 when sigma is 0)"
+    return np.exp(np.float32(sigma) * z - np.float32(sigma * sigma / 2))
 
 # %% ../nbs/03_model.ipynb #16421de1
 _GAP, _AFTER_HOURS = 0, 1   # phases recorded for work items
 
 @numba.njit(nogil=True, cache=True)
 def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, block_patient,  # the plan
-            slot_u, booked_below, arrived_below, face, note, msg, msg_median, delegated, to_provider, off_day_u,  # the draws
+            slot_u, booked_below, arrived_below, face, note, msg, msg_median, delegated, to_provider, off_day_u, pace, cap_factor,  # the draws
             inroom_fraction, chart_minutes, order_minutes, cap_minutes, off_day_prob, gap_share,  # parameters (chart, order and cap minutes per provider)
             fout, iout,  # outputs (variable, provider, date): float32 FLOAT_OUTPUTS, int32 COUNT_OUTPUTS
             record, visit_start, visit_end, item_day, item_phase, item_rank):  # event records (used if record)
@@ -291,10 +298,11 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
         queued = 0.0                    # minutes in the queue
         for t in range(T):
             w = weekday[t]
+            f = pace[p, t]
             to_prov = 0
             for k in range(4):   # the day's messages are in the queue from the start of the day
                 for _ in range(to_provider[p, t, k]):
-                    msg[im] *= msg_median[k]; queued += msg[im]; im += 1
+                    msg[im] *= msg_median[k] * f; queued += msg[im]; im += 1
                 to_prov += to_provider[p, t, k]
             booked = arrived = rank = 0
             scheduled = face_sum = inroom_notes = overrun = notes_done = inbox_done = outside = notes_outside = 0.0
@@ -317,8 +325,9 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
                                 used, nd, nm, note_head, msg_head, rank = work_queue(gap_share * (slot_start - free), True, note_head, iv, msg_head, im, t, _GAP, rank)
                                 notes_done += nd; inbox_done += nm
                             start = max(slot_start, clock)
+                            note[iv] *= f
                             in_note = inroom_fraction * note[iv]
-                            clock = free = last_end = start + face[iv] + in_note + chart_minutes[p] + order_minutes[p]
+                            clock = free = last_end = start + face[iv] + in_note + f * (chart_minutes[p] + order_minutes[p])
                             face_sum += face[iv]; inroom_notes += in_note
                             queued += deferred * note[iv]
                             if record:
@@ -331,13 +340,13 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
                         used, nd, nm, note_head, msg_head, rank = work_queue(share * (b1 - free), True, note_head, iv, msg_head, im, t, _GAP, rank)
                         notes_done += nd; inbox_done += nm
             if session[p, t] or off_day_u[p, t] < off_day_prob:
-                outside, notes_outside, nm, note_head, msg_head, rank = work_queue(cap_minutes[p], False, note_head, iv, msg_head, im,
+                outside, notes_outside, nm, note_head, msg_head, rank = work_queue(cap_minutes[p] * cap_factor[p, t], False, note_head, iv, msg_head, im,
                                                                                    t, _AFTER_HOURS, rank)
                 notes_done += notes_outside; inbox_done += nm
             queued = queued - notes_done - inbox_done if (note_head < iv or msg_head < im) else 0.0
             fout[0, p, t] = scheduled; fout[1, p, t] = face_sum; fout[2, p, t] = inroom_notes + notes_done
-            fout[3, p, t] = arrived * chart_minutes[p]; fout[4, p, t] = arrived * order_minutes[p]; fout[5, p, t] = inbox_done
-            fout[6, p, t] = inroom_notes + notes_done + arrived * (chart_minutes[p] + order_minutes[p]) + inbox_done
+            fout[3, p, t] = arrived * f * chart_minutes[p]; fout[4, p, t] = arrived * f * order_minutes[p]; fout[5, p, t] = inbox_done
+            fout[6, p, t] = inroom_notes + notes_done + arrived * f * (chart_minutes[p] + order_minutes[p]) + inbox_done
             fout[7, p, t] = outside; fout[8, p, t] = queued; fout[9, p, t] = overrun; fout[10, p, t] = notes_outside
             iout[0, p, t] = booked; iout[1, p, t] = arrived; iout[2, p, t] = to_prov + delegated[p, t]
             iout[3, p, t] = to_prov; iout[4, p, t] = (iv - note_head) + (im - msg_head); iout[5, p, t] = im - msg_head
@@ -346,6 +355,7 @@ def _kernel(weekday, session, block_ptr, block_start, block_end, block_slot, blo
 class Records(NamedTuple):
     "What the kernel reports of one draw beyond the day totals"
     msg_minutes: np.ndarray # (message,) float32 minutes of each message to the provider
+    note_minutes: np.ndarray # (visit,) float32 minutes of each visit's note, at its day's pace
     visit_start: np.ndarray # (visit,) float64 minute the visit starts
     visit_end: np.ndarray # (visit,) float64 minute it ends
     item_day: np.ndarray # (note + message,) int32 date index it was done (-1: still queued)
@@ -368,16 +378,16 @@ def run_draw(plan: Plan, # the clinic as arrays
     cap, chart, order = (np.full(plan.session.shape[0], float(th[k])) for k in ("after_hours_cap_minutes", "chart_review_minutes", "order_minutes"))
     if effects is not None:
         cap *= effects["after_hours_cap"]; chart *= effects["visit_ehr"]; order *= effects["visit_ehr"]
-    msg = r.msg_scale.copy()   # the kernel turns scales into minutes in place
+    msg, note = r.msg_scale.copy(), r.note.copy()   # the kernel turns scales into minutes, and applies the day's pace, in place
     n, m = (r.face.size, msg.size) if record else (0, 0)
-    rec = Records(msg, np.full(n, np.nan), np.full(n, np.nan), np.full(n + m, -1, np.int32), np.full(n + m, -1, np.int8),
+    rec = Records(msg, note, np.full(n, np.nan), np.full(n, np.nan), np.full(n + m, -1, np.int32), np.full(n + m, -1, np.int8),
                   np.full(n + m, -1, np.int32))
     booked_below, arrived_below = _thresholds(th)
     _kernel(plan.weekday, plan.session, plan.block_ptr, plan.block_start, plan.block_end, plan.block_slot, plan.block_patient,
-            r.slot_u, booked_below, arrived_below, r.face, r.note, rec.msg_minutes,
-            np.array([th[f"msg_minutes_{t}"] for t in MESSAGE_TYPES]), r.delegated, r.to_provider, r.off_day_u,
+            r.slot_u, booked_below, arrived_below, r.face, rec.note_minutes, rec.msg_minutes,
+            np.array([th[f"msg_minutes_{t}"] for t in MESSAGE_TYPES]), r.delegated, r.to_provider, r.off_day_u, r.pace, r.cap_factor,
             float(th["note_inroom_fraction"]), chart, order, cap, float(th["weekend_work_prob"]), float(th["gap_work_share"]),
-            fout, iout, record, *rec[1:])
+            fout, iout, record, *rec[2:])
     return r, rec
 
 # %% ../nbs/03_model.ipynb #0a6fd95a
@@ -505,8 +515,9 @@ def _visit_table(plan: Plan, th: dict, r: Draws, rec: Records, effects: dict | N
     def per_visit(values): out = np.full(len(v), np.nan); out[seen] = values; return out
     v["start_minute"] = per_visit(rec.visit_start)
     v["face_minutes"] = per_visit(r.face)
-    v["inroom_note_minutes"] = per_visit(th["note_inroom_fraction"] * r.note.astype(float))
+    v["inroom_note_minutes"] = per_visit(th["note_inroom_fraction"] * rec.note_minutes.astype(float))
     factor = _per_provider(_seen_per_provider(plan, seen), np.ones(len(plan.providers)) if effects is None else effects["visit_ehr"])
+    factor = factor * r.pace[pd.Index(plan.providers).get_indexer(v["provider"][seen]), plan.dates.get_indexer(v["date"][seen])]   # the day's pace
     v["chart_review_minutes"] = per_visit(th["chart_review_minutes"] * factor)
     v["order_minutes"] = per_visit(th["order_minutes"] * factor)
     v["inroom_minutes"] = v["inroom_note_minutes"] + v["chart_review_minutes"] + v["order_minutes"]
@@ -520,7 +531,7 @@ def _item_table(plan: Plan, th: dict, r: Draws, rec: Records, visits: pd.DataFra
     pti = np.indices((P, T, K)).reshape(3, -1)
     counts = r.to_provider.reshape(-1)
     notes = pd.DataFrame({"provider": seen["provider"].to_numpy(), "kind": "note", "created": seen["date"].to_numpy(),
-                          "minutes": (1 - th["note_inroom_fraction"]) * r.note.astype(float), "visit": pd.array(seen.index, dtype="Int64")})
+                          "minutes": (1 - th["note_inroom_fraction"]) * rec.note_minutes.astype(float), "visit": pd.array(seen.index, dtype="Int64")})
     msgs = pd.DataFrame({"provider": np.array(plan.providers)[np.repeat(pti[0], counts)],
                          "kind": np.array(MESSAGE_TYPES)[np.repeat(pti[2], counts)],
                          "created": plan.dates[np.repeat(pti[1], counts)], "minutes": rec.msg_minutes.astype(float)})

@@ -244,7 +244,7 @@ def _params(delegation: dict) -> list[Param]:
           source="Parsons 2021, Br J Gen Pract, doi:10.3399/BJGP.2020.1017; Shour 2023, doi:10.3121/cmr.2023.1853"),
         P("visit_minutes_median", _lognormal(9.5, 0.2), MINUTES, **nonneg, meaning="median face time of a visit",
           source="Neprash 2021, Med Care, doi:10.1097/MLR.0000000000001450 (18.0 min visits incl. in-room EHR); Sinsky 2016, doi:10.7326/M16-0961"),
-        P("visit_minutes_sigma", _lognormal(0.6, 0.25), "1", **nonneg, meaning="lognormal shape of face time", source="Neprash 2021 (CV 0.75 of visit length)"),
+        P("visit_minutes_sigma", _lognormal(0.6, 0.4), "1", **nonneg, meaning="lognormal shape of face time", source="Neprash 2021 (sd 13.5 of 18.0 min visits, pooled over clinics; see the prose)"),
         P("note_minutes_median", _lognormal(3.5, 0.3), MINUTES, **nonneg, meaning="median minutes to write a visit note",
           source="Arndt 2017, Ann Fam Med, doi:10.1370/afm.2121 (84 min/day); Gilchrist 2005 (20 patients/day)"),
         P("note_minutes_sigma", _lognormal(0.6, 0.25), "1", **nonneg, meaning="lognormal shape of note minutes", source="assumption"),
@@ -268,12 +268,16 @@ def _params(delegation: dict) -> list[Param]:
         out.append(P(f"delegation_{t}", _delegation_prior(share), "share", **prob, meaning=f"share of {t} messages handled by the team",
                      source="clinic setting" if share is not None else "assumption (broad; no clinic given)"))
     out += [
-        P("after_hours_cap_minutes", _lognormal(120, 0.4), "minutes per day", **nonneg, meaning="after-hours work budget of a day",
+        P("after_hours_cap_minutes", _lognormal(120, 0.4), "minutes per day", **nonneg, meaning="mean after-hours work budget of a day",
           source="Sinsky 2016, doi:10.7326/M16-0961 (1-2 h/night); Arndt 2017, doi:10.1370/afm.2121 (86 min/weekday)"),
         P("weekend_work_prob", st.beta(5, 5), "probability", **prob, meaning="the provider works the inbox on a day without sessions",
           source="Arndt 2017, doi:10.1370/afm.2121 (51 min weekend EHR time)"),
         P("gap_work_share", st.beta(3, 1.5), "share", **prob, meaning="share of the idle time within patient blocks spent on the queue",
           source="assumption (weakly known, calibrated): desk and EHR work between visits in Tai-Seale 2017, Health Aff, doi:10.1377/hlthaff.2016.0811, and Sinsky 2016, doi:10.7326/M16-0961"),
+        P("day_pace_sigma", _lognormal(0.3, 0.4), "1", **nonneg, meaning="log-scale sd of the day's pace, a mean-1 factor on the EHR minutes of the work arising that day",
+          source="Attipoe 2022, JMIR Med Inform, doi:10.2196/34787 (in-hours EHR time 4.4 h, sd 2.0, across physician-days)"),
+        P("after_hours_sigma", _lognormal(0.6, 0.4), "1", **nonneg, meaning="log-scale sd of a day's after-hours budget, a mean-1 factor on after_hours_cap_minutes",
+          source="Attipoe 2022, JMIR Med Inform, doi:10.2196/34787 (EHR time outside scheduled hours 0.8 h, sd 0.8, across physician-days)"),
     ]
     return out
 

@@ -10,6 +10,7 @@ import asyncio
 import contextvars
 import datetime as dt
 import hashlib
+import logging
 import html
 import itertools
 import os
@@ -295,14 +296,19 @@ def _silent_after_a_stop(loop: asyncio.AbstractEventLoop, context: dict):
     "asyncio's handler for errors nobody awaited: quiet once a signal stopped the work, the default otherwise"
     if not stop_requested(): loop.default_exception_handler(context)
 
+def _unless_stopped(record: logging.LogRecord) -> bool:
+    "A logging filter: keep a record unless a signal stopped the work"
+    return not stop_requested()
+
 def _in_own_event_loop(func, *args, **kwargs):
     "Call `func` in an empty context whose event loop (the one jupyter's `run_sync` will use) is new, and closed after"
     try: asyncio.get_running_loop()
     except RuntimeError: pass
     else: return func(*args, **kwargs)  # under a running loop (in Jupyter) run_sync uses a runner thread of its own
     def call():
-        loop = ensure_event_loop()
+        loop, papermill_log = ensure_event_loop(), logging.getLogger("papermill")
         loop.set_exception_handler(_silent_after_a_stop)
+        papermill_log.addFilter(_unless_stopped)
         try: return func(*args, **kwargs)
         finally:   # on an interrupt too: cancel what is left (the kernel's channels), so that nothing dies pending at exit
             pending = asyncio.all_tasks(loop)
@@ -310,6 +316,7 @@ def _in_own_event_loop(func, *args, **kwargs):
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             asyncio.set_event_loop(None)
             loop.close()
+            papermill_log.removeFilter(_unless_stopped)
     return contextvars.Context().run(call)
 
 # %% ../nbs/09_reports.ipynb #b1818741

@@ -29,6 +29,7 @@ __all__ = ['TABLE_FORMATS', 'SHIPPED', 'place_work', 'last_credit_minutes', 'wor
 
 # %% ../nbs/06_synth.ipynb #627d5d43
 _IDLE_START, _IDLE_END = 6 * 60, 20 * 60  # minutes: messages and team work happen in 06:00-20:00 unless the model says otherwise
+_LAST_MINUTE = 24 * 60 - 1  # a message arrives on its day, also when the work that took it up ran past midnight
 
 def _subtract(intervals: list[tuple], holes: list[tuple]) -> list[tuple]:
     "Parts of the sorted intervals not covered by any hole"
@@ -371,7 +372,7 @@ def inbox_table(clinic: Clinic, # the clinic simulated
     same_day = done & (m["done"] == m["created"]).to_numpy()
     first = m["first"].to_numpy()
     low = np.where(same_day, np.minimum(_IDLE_START, np.nan_to_num(first)), _IDLE_START)
-    high = np.where(same_day, first, _IDLE_END)
+    high = np.where(same_day, np.minimum(first, _LAST_MINUTE), _IDLE_END)
     received = low + rng.uniform(0, 1, len(m)) * (high - low)
     team = m["delegated"].to_numpy(bool)
     completed = np.where(team, received + rng.uniform(5, 240, len(m)), m["last"].to_numpy())

@@ -292,7 +292,7 @@ def sobol_table(res: xr.Dataset, # from `sobol`
 REQUESTS = {  # request (an optional table of the clinic data format) -> the twin's variables it measures (see twinlab.data)
     "monthly": ("ehr_minutes", "ehr_outside_minutes", "note_minutes", "inbox_minutes", "messages_in"),
     "appointments": ("booked", "arrived", "overrun_minutes"),
-    "inbox": ("messages_in", "messages_to_provider", "inbox_minutes"),
+    "inbox": ("messages_in", "messages_to_provider", "inbox_minutes", "open_messages"),
     "audit_log": ("ehr_minutes", "ehr_outside_minutes", "note_minutes", "note_outside_minutes", "chart_review_minutes", "order_minutes",
                   "inbox_minutes"),
 }

@@ -415,12 +415,11 @@ def _inbox_variables(inbox: pd.DataFrame, clinic: Clinic, shape: tuple, minutes:
     "Daily message counts and, if `minutes`, the provider's inbox minutes by date completed"
     provider = _codes(inbox["provider_id"], clinic)
     to_provider = (inbox["handled_by"] == "provider").fillna(False).to_numpy(bool)
-    received = _day_index(inbox["received_at"], clinic)
+    received, completed = _day_index(inbox["received_at"], clinic), _day_index(inbox["completed_at"], clinic)
     out = {"messages_in": _per_day(provider, received, shape), "messages_to_provider": _per_day(provider, received, shape, to_provider)}
     if minutes:
         seconds = np.where(to_provider, inbox["active_seconds"].fillna(0).to_numpy("float64"), 0)
-        out["inbox_minutes"] = _per_day(provider, _day_index(inbox["completed_at"], clinic), shape, seconds / 60)
-    completed = _day_index(inbox["completed_at"], clinic)
+        out["inbox_minutes"] = _per_day(provider, completed, shape, seconds / 60)
     out["open_messages"] = _open_per_day(provider[to_provider], received[to_provider], completed[to_provider], shape)
     return out
 

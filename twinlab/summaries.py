@@ -123,9 +123,6 @@ def _per_off_day(var): return lambda o, c: _ratio(_masked_sum(o, var, ~c.session
 def _off_days_with(var): return lambda o, c: _ratio(((o.v[var] > 0.5) & ~c.session).sum((1, 2)), (~c.session).sum())
 def _monthly_per_hour(col): return lambda o, c: _ratio(o.monthly[col], o.monthly["scheduled_hours"])
 def _q90_session(var): return lambda o, c: np.quantile(o.v[var][:, c.session], 0.9, axis=1)
-def _in_hours(o: DayTotals) -> np.ndarray: return o.v["ehr_minutes"] - o.v["ehr_outside_minutes"]
-def _visit_days(o: DayTotals, c: Context) -> np.ndarray: return c.session & (o.v["arrived"] > 0)
-
 def _cv(values: np.ndarray, # (D, ..., days) values
         days: np.ndarray, # the same shape, True on the days counted
        ) -> np.ndarray:
@@ -135,12 +132,10 @@ def _cv(values: np.ndarray, # (D, ..., days) values
     var = _ratio((np.where(days, values - mean[..., None], 0) ** 2).sum(-1), n - 1)
     return np.where(n >= 5, _ratio(np.sqrt(var), mean), np.nan)
 
-def _cv_within(values_of):
-    "Mean over providers of each provider's day-to-day coefficient of variation on days with visits (providers with one)"
-    def fn(o, c):
-        cv = _cv(values_of(o), _visit_days(o, c))
-        return _ratio(np.nan_to_num(cv).sum(1), np.isfinite(cv).sum(1))
-    return fn
+def _inhours_cv(o: DayTotals, c: Context) -> np.ndarray:
+    "Mean over providers (those with a value) of each provider's day-to-day CV of EHR minutes within scheduled hours, on days with visits"
+    cv = _cv(o.v["ehr_minutes"] - o.v["ehr_outside_minutes"], c.session & (o.v["arrived"] > 0))
+    return _ratio(np.nan_to_num(cv).sum(1), np.isfinite(cv).sum(1))
 _PER_HOUR, _PER_DAY = "minutes per scheduled hour", "minutes per day"
 
 SUMMARIES = (
@@ -166,7 +161,7 @@ SUMMARIES = (
     Summary("outside_per_session_day", 3, _PER_DAY, "EHR time outside scheduled hours per session day", ("ehr_outside_minutes",), _per_session_day("ehr_outside_minutes")),
     Summary("outside_q90_session_day", 3, "minutes", "90th percentile of after-hours EHR time on session days", ("ehr_outside_minutes",), _q90_session("ehr_outside_minutes")),
     Summary("inhours_cv_visit_day", 3, "1", "day-to-day coefficient of variation of a provider's EHR time within scheduled hours (days with visits; mean over providers)",
-            ("ehr_minutes", "ehr_outside_minutes", "arrived"), _cv_within(_in_hours)),
+            ("ehr_minutes", "ehr_outside_minutes", "arrived"), _inhours_cv),
     Summary("ehr_per_off_day", 3, _PER_DAY, "EHR time per day without sessions", ("ehr_minutes",), _per_off_day("ehr_minutes")),
     Summary("off_days_with_ehr", 3, "share of days", "days without sessions with EHR work", ("ehr_minutes",), _off_days_with("ehr_minutes")),
 )

@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import warnings
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from statsmodels.stats.meta_analysis import combine_effects
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 import xarray as xr
 
 from .clinic import Clinic
@@ -23,9 +25,10 @@ from .schema import MESSAGE_TYPES
 # %% auto #0
 __all__ = ['NOTE_LINK_MIN', 'MAX_SHORT_RUN_SHARE', 'AFTER_HOURS_QUANTILE', 'BOOTSTRAP_RESAMPLES', 'SubModel', 'no_show_model',
            'binomial_dispersion', 'slots_per_day', 'fill_model', 'delegation_model', 'inbox_counts', 'arrivals_model',
-           'handling_model', 'per_visit_model', 'note_link_share', 'note_shape', 'note_model', 'visit_model',
-           'short_run_share', 'per_visit_resolved', 'direct_estimates', 'ratio_of_sums', 'message_minutes_by_provider',
-           'EffectFit', 'pool_effect', 'provider_effects', 'after_hours_budgets', 'after_hours_effect']
+           'day_mixed_model', 'handling_model', 'per_visit_model', 'note_link_share', 'note_shape', 'note_model',
+           'visit_model', 'short_run_share', 'per_visit_resolved', 'direct_estimates', 'ratio_of_sums',
+           'message_minutes_by_provider', 'EffectFit', 'pool_effect', 'provider_effects', 'after_hours_budgets',
+           'after_hours_effect']
 
 # %% ../nbs/07a_submodels.ipynb #df59a64c
 @dataclass
@@ -171,22 +174,42 @@ def arrivals_model(counts: np.ndarray, # (provider, date, type) messages receive
                     {"weekday_factors": factors / factors.mean()})
 
 # %% ../nbs/07a_submodels.ipynb #5d25b97f
+def day_mixed_model(y: np.ndarray, # (row,) log minutes
+                    X: np.ndarray, # (row, column) fixed effects; the first `levels` columns are 0/1 levels that sum to 1 per row
+                    day: np.ndarray, # (row,) the provider-day of each row (the group of the random intercept)
+                    levels: int, # how many leading columns are levels
+                    n: int, rng: np.random.Generator, # posterior draws and their stream
+                    what: str, # names the fit in the error if it does not converge
+                   ) -> tuple[np.ndarray, np.ndarray, object]:
+    """Linear mixed model (REML) of log minutes with a random intercept per provider-day: (n, levels) draws of the log medians
+    with the day's mean-1 pace taken out, (n,) draws of the within-day sd, and the fit"""
+    with warnings.catch_warnings():   # a day variance near 0 is an estimate, not a failure: the fit's `converged` says whether it is one
+        warnings.filterwarnings("ignore", "The MLE may be on the boundary", ConvergenceWarning)
+        fit = sm.MixedLM(y, X, groups=day).fit(reml=True)
+    if not fit.converged: raise CalibrationError(f"{what}: the mixed model of log minutes with a provider-day intercept did not converge")
+    k = X.shape[1]
+    level = _mvn(fit.fe_params[:k], np.asarray(fit.cov_params())[:k, :k], n, rng)[:, :levels] + _day_sd(fit) ** 2 / 2
+    within = len(y) - len(np.unique(day))
+    return level, np.sqrt(fit.scale * within / rng.chisquare(within, n)), fit
+
+def _day_sd(fit) -> float:
+    "The between-day sd of a `day_mixed_model` fit"
+    return float(np.sqrt(np.asarray(fit.cov_re)[0, 0]))
+
 def handling_model(inbox: pd.DataFrame, # the inbox table (as loaded)
                    n: int, rng: np.random.Generator, # posterior draws and their stream
                   ) -> SubModel:
-    """Log-normal model of the provider's active minutes per message by type and provider; draws of msg_minutes_<type> (at the
-    messages' average provider) and msg_minutes_sigma (within providers)"""
+    """Log-normal model of the provider's active minutes per message by type and provider, with each provider-day's pace; draws
+    of msg_minutes_<type> (at the messages' average provider) and msg_minutes_sigma (within provider-days)"""
     mine = inbox[(inbox["handled_by"] == "provider").fillna(False).to_numpy(bool) & (inbox["active_seconds"] > 0).fillna(False).to_numpy(bool)]
     types = [t for t in MESSAGE_TYPES if (mine["message_type"] == t).any()]
     by_provider = pd.get_dummies(pd.Categorical(mine["provider_id"])).to_numpy(float)[:, 1:]
     X = np.column_stack([(mine["message_type"] == t).to_numpy(float) for t in types] + [by_provider - by_provider.mean(0)])
-    fit = sm.OLS(np.log(mine["active_seconds"].to_numpy(float) / 60), X).fit()
-    sigma2 = fit.ssr / rng.chisquare(fit.df_resid, n)
-    k = len(types)
-    z = rng.multivariate_normal(np.zeros(k), np.asarray(fit.normalized_cov_params)[:k, :k], n, method="cholesky")
-    beta = np.asarray(fit.params)[None, :k] + np.sqrt(sigma2)[:, None] * z
-    return SubModel("log-normal (OLS on log minutes): active minutes per message ~ type + provider (centred)", "inbox",
-                    {**{f"msg_minutes_{t}": np.exp(beta[:, i]) for i, t in enumerate(types)}, "msg_minutes_sigma": np.sqrt(sigma2)}, fit)
+    day = (mine["provider_id"].astype(str) + " " + mine["received_at"].dt.strftime("%Y-%m-%d")).to_numpy()
+    beta, sigma, fit = day_mixed_model(np.log(mine["active_seconds"].to_numpy(float) / 60), X, day, len(types), n, rng, "inbox: minutes per message")
+    return SubModel("log-normal (linear mixed model of log minutes): active minutes per message ~ type + provider (centred) + provider-day intercept",
+                    "inbox", {**{f"msg_minutes_{t}": np.exp(beta[:, i]) for i, t in enumerate(types)}, "msg_minutes_sigma": sigma}, fit,
+                    {"day_sd": _day_sd(fit)})
 
 # %% ../nbs/07a_submodels.ipynb #2d3e9e87
 def per_visit_model(observed: xr.Dataset, # observed provider-days with `arrived` and `variable`
@@ -212,14 +235,18 @@ def note_link_share(log: pd.DataFrame, # the audit log (as loaded, with active_s
 def note_shape(data: ClinicData, # clinic data whose audit log's note events name their appointment (see `note_link_share`)
                n: int, rng: np.random.Generator, # posterior draws and their stream
               ) -> tuple[np.ndarray, object]:
-    "Draws of note_minutes_sigma: the spread of each completed visit's log note minutes within its provider (OLS on provider), and the fit"
+    """Draws of note_minutes_sigma: the spread of each completed visit's log note minutes within its provider-day (a mixed model
+    on provider with a provider-day intercept), and the fit"""
     log, appts = data.tables["audit_log"], data.tables["appointments"]
     notes = log[(log["activity"] == "note").to_numpy(bool) & log["appointment_id"].notna().to_numpy(bool)]
     minutes = notes.groupby("appointment_id")["active_seconds"].sum() / 60
-    provider = appts[appts["status"] == "completed"].set_index("appointment_id")["provider_id"].reindex(minutes.index)
-    keep = provider.notna().to_numpy() & (minutes > 0).to_numpy()
-    fit = sm.OLS(np.log(minutes[keep].to_numpy()), pd.get_dummies(provider[keep].to_numpy()).to_numpy(float)).fit()
-    return np.sqrt(fit.ssr / rng.chisquare(fit.df_resid, n)), fit
+    visits = appts[appts["status"] == "completed"].set_index("appointment_id").reindex(minutes.index)
+    keep = visits["provider_id"].notna().to_numpy() & (minutes > 0).to_numpy()
+    visits = visits[keep]
+    day = (visits["provider_id"].astype(str) + " " + visits["scheduled_start"].dt.strftime("%Y-%m-%d")).to_numpy()
+    X = pd.get_dummies(visits["provider_id"].to_numpy()).to_numpy(float)
+    _, sigma, fit = day_mixed_model(np.log(minutes[keep].to_numpy()), X, day, X.shape[1], n, rng, "audit log: note minutes per visit")
+    return sigma, fit
 
 def note_model(data: ClinicData, # clinic data with an audit log (note minutes and patients seen per provider-day)
                n: int, rng: np.random.Generator, # posterior draws and their stream
@@ -230,8 +257,8 @@ def note_model(data: ClinicData, # clinic data with an audit log (note minutes a
     if "appointments" not in data.tables or note_link_share(data.tables["audit_log"]) < NOTE_LINK_MIN:
         return SubModel(mean.name, "audit_log", {"note_minutes_mean": mean.draws["note_minutes"]}, mean.fit)
     sigma, fit = note_shape(data, n, rng)
-    return SubModel(mean.name + "; log-normal shape: each visit's log note minutes ~ provider (OLS)", "audit_log",
-                    {"note_minutes_mean": mean.draws["note_minutes"], "note_minutes_sigma": sigma}, fit)
+    return SubModel(mean.name + "; log-normal shape: each visit's log note minutes ~ provider + provider-day intercept (mixed model)",
+                    "audit_log", {"note_minutes_mean": mean.draws["note_minutes"], "note_minutes_sigma": sigma}, fit, {"day_sd": _day_sd(fit)})
 
 def visit_model(appointments: pd.DataFrame, clinic: Clinic) -> SubModel:
     "Log-normal fit of visit lengths: their median and shape (a summary for the ABC, not a parameter)"

@@ -183,12 +183,14 @@ def day_mixed_model(y: np.ndarray, # (row,) log minutes
                    ) -> tuple[np.ndarray, np.ndarray, object]:
     """Linear mixed model (REML) of log minutes with a random intercept per provider-day: (n, levels) draws of the log medians
     with the day's mean-1 pace taken out, (n,) draws of the within-day sd, and the fit"""
-    with warnings.catch_warnings():   # a day variance near 0 is an estimate, not a failure: the fit's `converged` says whether it is one
-        warnings.filterwarnings("ignore", "The MLE may be on the boundary", ConvergenceWarning)
+    with warnings.catch_warnings():   # statsmodels warns of retried optimisers and of a day variance near 0 (an estimate, not a failure)
+        warnings.simplefilter("ignore", ConvergenceWarning)
         fit = sm.MixedLM(y, X, groups=day).fit(reml=True)
-    if not fit.converged: raise CalibrationError(f"{what}: the mixed model of log minutes with a provider-day intercept did not converge")
     k = X.shape[1]
-    level = _mvn(fit.fe_params[:k], np.asarray(fit.cov_params())[:k, :k], n, rng)[:, :levels] + _day_sd(fit) ** 2 / 2
+    cov = np.asarray(fit.cov_params())[:k, :k]
+    if not (fit.converged and np.isfinite(cov).all() and np.linalg.eigvalsh(cov).min() > 0):   # what the warnings were about, checked
+        raise CalibrationError(f"{what}: the mixed model of log minutes with a provider-day intercept did not converge to a usable fit")
+    level = _mvn(fit.fe_params[:k], cov, n, rng)[:, :levels] + _day_sd(fit) ** 2 / 2
     within = len(y) - len(np.unique(day))
     return level, np.sqrt(fit.scale * within / rng.chisquare(within, n)), fit
 

@@ -22,7 +22,8 @@ from .summaries import SummaryTargets
 # %% auto #0
 __all__ = ['RIDGE_ALPHAS', 'MEAN_OF', 'LinkedPrior', 'Projection', 'fit_projection', 'regression_adjust', 'weighted_moments',
            'ABCProblem', 'pilot', 'screen', 'Population', 'PopulationSampler', 'SMCABC', 'kernel_covariance',
-           'importance_weights', 'StoppingRule', 'run_abc', 'smc_sampler']
+           'importance_weights', 'TemperedSMC', 'moves_needed', 'tempering_step', 'systematic_resample', 'StoppingRule',
+           'run_abc', 'smc_sampler', 'tempered_sampler']
 
 # %% ../nbs/07c_abc.ipynb #dd64e962
 class LinkedPrior:
@@ -148,6 +149,13 @@ class ABCProblem:
         "(D,) Euclidean distances of the projected summaries"
         return np.linalg.norm(self.distance_units(outputs[:, :len(self.targets.observed)]), axis=1)
 
+    def loglik(self, outputs: np.ndarray, # (D, K + direct) from `run`, simulated without the errors
+              ) -> np.ndarray:
+        "(D,) log-likelihood of the observed summaries under the targets' Gaussian errors around the simulated ones (-inf where one is undefined)"
+        K = len(self.targets.observed)
+        q = (((outputs[:, :K] - self.targets.observed) / self.targets.error_sd) ** 2).sum(1)
+        return np.where(np.isfinite(q), -q / 2, -np.inf)
+
 # %% ../nbs/07c_abc.ipynb #895ec7fd
 def pilot(problem: ABCProblem, # the problem, without a projection yet
           n: int, # prior simulations (and half as many in the training region)
@@ -188,10 +196,13 @@ class Population:
     "One round of an SMC-ABC: accepted values (link scale), their weights, distances and simulator outputs"
     theta: np.ndarray # (n, d) accepted parameter values on the link scale
     weights: np.ndarray # (n,) normalised importance weights
-    distance: np.ndarray # (n,) their distances
+    distance: np.ndarray # (n,) their distances (tempered engines: minus their log-likelihoods)
     outputs: np.ndarray # (n, m) their simulator outputs
-    threshold: float # the round's acceptance threshold
+    threshold: float # the round's acceptance threshold (NaN for a tempered engine)
     simulations: int # model runs of the round
+    temperature: float | None = None # tempered engines: the likelihood's exponent (1: the posterior itself); None: a threshold engine, whose draws the regression adjustment corrects
+    ess: float | None = None # tempered engines: effective sample size of the round's reweighting, before resampling
+    acceptance: float | None = None # tempered engines: share of the round's Metropolis-Hastings proposals accepted (round 0: effective share of its prior sample)
 
 class PopulationSampler(Protocol):
     "The engine's seam: a first population from the prior, then each next one from the previous"
@@ -265,9 +276,92 @@ def importance_weights(t: np.ndarray, # (n, d) accepted proposals
     w = np.exp(log_w - log_w.max())
     return w / w.sum()
 
+@dataclass(frozen=True)
+class TemperedSMC:
+    """Exact ABC for summaries observed with Gaussian errors (Wilkinson 2013), by an SMC sampler (Del Moral, Doucet & Jasra 2012):
+    an importance sample from the prior, then rounds that raise the likelihood's temperature as far as half the particles stay
+    effective, resample, and move every particle by pseudo-marginal Metropolis-Hastings steps"""
+    priors: tuple # LinkedPrior of each dimension
+    simulate: Callable # simulate(t: (D, d) link-scale values, seed: int) -> (D, m) outputs, without the errors
+    loglik: Callable # loglik(outputs: (D, m)) -> (D,) log-likelihood of the observed summaries (-inf where undefined)
+    draws_per_particle: int = 10 # prior draws of the first round, per particle
+    unmoved: float = 0.1 # each round moves a particle at least once but with this probability (Drovandi & Pettitt 2011)
+    batch: int = 250 # simulations per call of `simulate`
+
+    def _run(self, t: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        "Outputs and log-likelihoods of `t`, simulated in batches"
+        out = np.concatenate([self.simulate(t[i:i + self.batch], int(rng.integers(2 ** 62))) for i in range(0, len(t), self.batch)])
+        return out, self.loglik(out)
+
+    def _log_prior(self, t: np.ndarray) -> np.ndarray:
+        return sum(p.logpdf(t[:, j]) for j, p in enumerate(self.priors))
+
+    def first(self, n: int, rng: np.random.Generator) -> Population:
+        "An importance sample from the prior at the highest temperature that keeps `n` effective draws, resampled to `n`"
+        t = np.column_stack([p.rvs(size=n * self.draws_per_particle, random_state=rng) for p in self.priors])
+        out, loglik = self._run(t, rng)
+        temperature = tempering_step(loglik, 0.0, n)
+        w = _tempered_weights(loglik, temperature)
+        keep = systematic_resample(w, n, rng)
+        return Population(t[keep], np.full(n, 1 / n), -loglik[keep], out[keep], np.nan, len(t), temperature, ess(w), ess(w) / len(t))
+
+    def next(self, previous: Population, n: int, budget: int, rng: np.random.Generator) -> Population | None:
+        "The next temperature, resampled, then moved; None if `budget` cannot pay for one move of every particle"
+        if budget < n: return None
+        loglik = -previous.distance
+        temperature = tempering_step(loglik, previous.temperature, n / 2)
+        w = _tempered_weights(loglik, temperature - previous.temperature)
+        keep = systematic_resample(w, n, rng)
+        t, out, loglik = previous.theta[keep], previous.outputs[keep], loglik[keep]
+        cov = kernel_covariance(t, np.full(n, 1 / n)) * 2.38 ** 2 / (2 * t.shape[1])   # the random walk's optimal scale (Roberts & Rosenthal 2001)
+        accepted, moves = [], 1
+        while len(accepted) < moves and (len(accepted) + 1) * n <= budget:
+            proposal = t + rng.multivariate_normal(np.zeros(len(cov)), cov, size=n, method="cholesky")
+            out_p, loglik_p = self._run(proposal, rng)
+            with np.errstate(invalid="ignore"):
+                log_ratio = self._log_prior(proposal) - self._log_prior(t) + temperature * (loglik_p - loglik)
+            ok = np.log(rng.random(n)) < np.nan_to_num(log_ratio, nan=-np.inf)
+            t[ok], out[ok], loglik[ok] = proposal[ok], out_p[ok], loglik_p[ok]
+            accepted.append(ok.mean())
+            moves = moves_needed(np.mean(accepted), self.unmoved)
+        return Population(t, np.full(n, 1 / n), -loglik, out, np.nan, len(accepted) * n, temperature, ess(w), float(np.mean(accepted)))
+
+def moves_needed(acceptance: float, # share of Metropolis-Hastings proposals accepted
+                 unmoved: float, # the probability allowed that a particle never moves
+                ) -> int:
+    "Metropolis-Hastings steps that move each particle at least once with probability 1 - `unmoved` (Drovandi & Pettitt 2011)"
+    if not 0 < acceptance < 1: return 1
+    return int(np.ceil(np.log(unmoved) / np.log(1 - acceptance)))
+
+def _tempered_weights(loglik: np.ndarray, exponent: float) -> np.ndarray:
+    "Normalised likelihood^exponent; 0 where the likelihood is 0 (an undefined summary)"
+    log_w = np.where(np.isfinite(loglik), exponent * np.where(np.isfinite(loglik), loglik, 0), -np.inf)
+    if not np.isfinite(log_w).any(): return np.full(len(log_w), 1 / len(log_w))
+    w = np.exp(log_w - log_w.max())
+    return w / w.sum()
+
+def tempering_step(loglik: np.ndarray, # (M,) log-likelihoods of an equally weighted sample at temperature `current`
+                   current: float, # its temperature
+                   n: float, # effective draws to keep
+                  ) -> float:
+    "The highest temperature in [current, 1] whose reweighting of the sample keeps `n` effective draws (bisection; `current` if none does)"
+    if ess(_tempered_weights(loglik, 1.0 - current)) >= n: return 1.0
+    low, high = current, 1.0
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (mid, high) if ess(_tempered_weights(loglik, mid - current)) >= n else (low, mid)
+    return low
+
+def systematic_resample(w: np.ndarray, # (M,) normalised weights
+                        n: int, # draws wanted
+                        rng: np.random.Generator) -> np.ndarray:
+    "(n,) indices of a systematic resample of `w` (Kitagawa 1996): each index about n × w times, with the least added noise"
+    return np.minimum(np.searchsorted(np.cumsum(w), (rng.random() + np.arange(n)) / n), len(w) - 1)
+
 # %% ../nbs/07c_abc.ipynb #218ed8ba
 def _round_info(pop: Population, particles: int, mean: np.ndarray, sd: np.ndarray, previous) -> dict:
-    info = {"threshold": pop.threshold, "simulations": pop.simulations, "acceptance": particles / pop.simulations, "ess": ess(pop.weights)}
+    if pop.temperature is None: info = {"threshold": pop.threshold, "simulations": pop.simulations, "acceptance": particles / pop.simulations, "ess": ess(pop.weights)}
+    else: info = {"temperature": pop.temperature, "simulations": pop.simulations, "acceptance": pop.acceptance, "ess": pop.ess}
     if previous is not None:
         info["mean_shift"] = float(np.max(np.abs(mean - previous[0]) / np.where(sd > 0, sd, 1)))
         info["sd_ratio"] = float(np.min(np.where(previous[1] > 0, sd / previous[1], 1)))
@@ -293,7 +387,7 @@ class StoppingRule:
                 parameters: int, # ABC parameters
                ) -> str | None:
         "Why the last round counts as converged, or None"
-        if len(rounds) < 2: return None
+        if len(rounds) < 2 or any(i.get("temperature", 1.0) < 1 for i in rounds[-2:]): return None   # a tempered engine must have reached the posterior itself
         z = st.norm.ppf(1 - 0.025 / parameters)   # the largest of `parameters` changes stays below z standard errors with 95% probability (Bonferroni)
         info, noise = rounds[-1], z * np.sqrt(1 / rounds[-1]["ess"] + 1 / rounds[-2]["ess"])   # Monte Carlo error of a change of mean, in sds
         if info["mean_shift"] < self.tolerance + noise and info["sd_ratio"] > 1 - self.tolerance:
@@ -308,10 +402,12 @@ class StoppingRule:
         if spent >= self.max_simulations: return f"reached max_simulations = {self.max_simulations} ({spent} simulations)"
         if len(rounds) >= self.max_rounds: return f"reached max_rounds = {self.max_rounds}"
         if len(rounds) > 1 and last["acceptance"] < self.min_acceptance:
-            return (f"round {len(rounds) - 1} accepted {last['acceptance']:.1%} of its proposals (min_acceptance = {self.min_acceptance:.0%}): "
+            what = "proposals" if "threshold" in last else "Metropolis-Hastings proposals"
+            return (f"round {len(rounds) - 1} accepted {last['acceptance']:.1%} of its {what} (min_acceptance = {self.min_acceptance:.0%}): "
                     "the twin reaches the data's neighbourhood only rarely")
+        if len(rounds) < 3 or "threshold" not in last: return None   # a tempered engine has no threshold to stall: its budget ends it
         falls = [1 - b["threshold"] / a["threshold"] for a, b in zip(rounds[-3:-1], rounds[-2:])]
-        if len(rounds) >= 3 and max(falls) < self.stall:
+        if max(falls) < self.stall:
             return (f"the threshold stalled at {last['threshold']:.3g} (it fell by {', '.join(f'{f:.1%}' for f in falls)} in the last two rounds; "
                     f"stall = {self.stall:.0%}): the twin comes no closer to the data")
         return None
@@ -333,8 +429,8 @@ def run_abc(problem: ABCProblem, # the problem, with its projection
             why = f"reached max_simulations = {rule.max_simulations} ({spent} simulations) before round {len(rounds)} had {particles} draws"
             return _final(problem, pop, x), rounds, False, why
         pop = new
-        x = regression_adjust(problem.space, names, unlink(problem.space, names, pop.theta), pop.weights,
-                              problem.distance_units(pop.outputs[:, :K]), pop.distance)
+        x = unlink(problem.space, names, pop.theta)
+        if pop.temperature is None: x = regression_adjust(problem.space, names, x, pop.weights, problem.distance_units(pop.outputs[:, :K]), pop.distance)
         mean, sd = weighted_moments(link(problem.space, names, x), pop.weights)
         rounds.append(_round_info(pop, particles, mean, sd, previous))
         if on_round: on_round(rounds[-1])
@@ -357,3 +453,12 @@ def smc_sampler(problem: ABCProblem, # the problem, with its projection
     names = list(problem.abc)
     return SMCABC(tuple(LinkedPrior(problem.space, n) for n in names), lambda t, seed: problem.run(unlink(problem.space, names, t), seed),
                   problem.distance, first_quantile, quantile, batch)
+
+def tempered_sampler(problem: ABCProblem, # the problem, its targets with Gaussian errors (`SummaryTargets.error_sd`)
+                     draws_per_particle: int = 10, # prior draws of the first round, per particle
+                     batch: int = 250, # simulations per call of the model
+                    ) -> TemperedSMC:
+    "The exact engine for summaries observed with Gaussian errors: TemperedSMC, simulating without the errors and weighing by their likelihood"
+    names, exact = list(problem.abc), dataclasses.replace(problem, targets=problem.targets.without_errors())
+    return TemperedSMC(tuple(LinkedPrior(problem.space, n) for n in names), lambda t, seed: exact.run(unlink(problem.space, names, t), seed),
+                       problem.loglik, draws_per_particle, batch=batch)

@@ -19,7 +19,7 @@ import xarray as xr
 from statsmodels.tools.sm_exceptions import ModelWarning
 from tqdm import tqdm
 
-from .abc import MEAN_OF, ABCProblem, StoppingRule, pilot as fit_pilot, run_abc, screen, smc_sampler
+from .abc import MEAN_OF, ABCProblem, StoppingRule, pilot as fit_pilot, run_abc, screen, smc_sampler, tempered_sampler
 from .checks import model_discrepancy, posterior_checks
 from .clinic import Clinic
 from .core import CalibrationError, SeedLike, SpecError, check_count, resolve_seed, shipped_path, spawn_generators
@@ -96,7 +96,8 @@ def abc_problem(data: ClinicData, # the clinic's data (at the tier to use)
     methods |= {n: f"prior: the tier-{data.tier} summaries do not inform it (adjusted R^2 {max(r2_of[n], 0):.2f} < {min_r2} on pilot simulations)"
                 for n in dropped}
     with_sd = "" if targets.discrepancy is None else f", {int((targets.discrepancy > 0).sum())} with a model discrepancy"
-    methods |= {n: f"SMC-ABC on {len(targets.summaries)} tier-{data.tier} summaries{with_sd}" for n in problem.abc}
+    engine = "SMC-ABC" if targets.noise_sd is None else "tempered SMC (exact ABC under the figures' errors)"
+    methods |= {n: f"{engine} on {len(targets.summaries)} tier-{data.tier} summaries{with_sd}" for n in problem.abc}
     return problem, _with_medians(methods, medians, submodels)
 
 def _with_medians(methods: dict, medians: list, submodels: list[SubModel]) -> dict:
@@ -107,9 +108,10 @@ def _with_medians(methods: dict, medians: list, submodels: list[SubModel]) -> di
     return methods | {m: how(m) for m in medians}
 
 # %% ../nbs/07_calibrate.ipynb #bdcfdc76
-_ROUND_VARIABLES = {"threshold": ("1", "ABC distance threshold (projected summaries, in prior sds)"),
+_ROUND_VARIABLES = {"threshold": ("1", "ABC distance threshold (projected summaries, in prior sds; NaN for the tempered engine)"),
+                    "temperature": ("1", "tempered engine (tier 0): exponent of the figures' error likelihood (1: the posterior itself)"),
                     "simulations": ("model runs", "model runs in the round"),
-                    "acceptance": ("1", "share of the round's runs accepted"),
+                    "acceptance": ("1", "share of the round's runs accepted (tempered engine: of its Metropolis-Hastings proposals; round 0: the effective share of its prior sample)"),
                     "ess": ("draws", "effective sample size of the round's importance weights"),
                     "mean_shift": ("sd", "largest change of a parameter's adjusted mean since the previous round, in posterior sds"),
                     "sd_ratio": ("1", "smallest ratio of a parameter's adjusted sd to that of the previous round")}
@@ -261,9 +263,13 @@ def _fit(data: ClinicData, space: ParamSpace, targets: SummaryTargets, *, submod
         spent = []
         def on_round(info):
             spent.append(info["simulations"])
-            bar.set_postfix_str(f"threshold {info['threshold']:.3g}, acceptance {info['acceptance']:.0%}, {sum(spent):,} simulations", refresh=False)
+            level = f"threshold {info['threshold']:.3g}" if "threshold" in info else f"temperature {info['temperature']:.3g}"
+            bar.set_postfix_str(f"{level}, acceptance {info['acceptance']:.0%}, {sum(spent):,} simulations", refresh=False)
             bar.update()
-        final, rounds, converged, why = run_abc(problem, smc_sampler(problem, *engine.sampler), engine.particles, engine.rule, r_abc, on_round)
+        first_quantile, quantile, batch = engine.sampler
+        sampler = (smc_sampler(problem, first_quantile, quantile, batch) if targets.noise_sd is None   # published figures carry Gaussian errors: the exact engine
+                   else tempered_sampler(problem, round(1 / first_quantile), batch))
+        final, rounds, converged, why = run_abc(problem, sampler, engine.particles, engine.rule, r_abc, on_round)
     else:
         pick = r_abc.integers(len(next(iter(problem.direct.values()))), size=engine.particles)
         final = {"values": problem.with_medians({n: v[pick] for n, v in problem.direct.items()}), "weights": np.ones(engine.particles)}

@@ -76,7 +76,7 @@ class Posterior:
     "Weighted parameter draws from a calibration, with its space, diagnostics and posterior predictive checks"
     draws: xr.Dataset # one variable per parameter (space order) and `weight`, on dim `draw`
     space: ParamSpace # the space it was calibrated in
-    diagnostics: xr.Dataset # per ABC round: threshold, simulations, acceptance, ess; attrs: converged, stop_reason, simulations
+    diagnostics: xr.Dataset # per ABC round: threshold (tier 0: temperature), simulations, acceptance, ess; attrs: converged, stop_reason, simulations
     checks: xr.Dataset | None = None # posterior predictive checks against the observed data
     submodels: list = field(default_factory=list) # the statsmodels sub-models (in memory only)
 

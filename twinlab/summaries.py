@@ -257,9 +257,18 @@ class SummaryTargets:
         "(D, K) simulated summaries (with the figures' errors at tier 0), and the day totals they came from"
         totals = simulate_totals(self.ctx, theta, int(rng.integers(2**62)), self.visits, workers)
         s = summarise(totals, self.ctx, self.summaries)
-        errors = [sd for sd in (self.noise_sd, self.discrepancy) if sd is not None]
-        if errors: s = s + rng.normal(0, 1, s.shape) * np.sqrt(sum(sd ** 2 for sd in errors))   # independent errors: variances add
+        if self.error_sd is not None: s = s + rng.normal(0, 1, s.shape) * self.error_sd
         return s, totals
+
+    @property
+    def error_sd(self) -> np.ndarray | None:
+        "(K,) sd of the errors added to simulated summaries (the figures' and the discrepancy's: independent, so variances add); None: none"
+        errors = [sd for sd in (self.noise_sd, self.discrepancy) if sd is not None]
+        return np.sqrt(sum(sd ** 2 for sd in errors)) if errors else None
+
+    def without_errors(self) -> SummaryTargets:
+        "The same targets simulated without the errors (for an engine that weighs simulations by the errors' likelihood instead)"
+        return dataclasses.replace(self, noise_sd=None, discrepancy=None)
 
     def with_discrepancy(self, sd: np.ndarray, # (K,) sd of the model discrepancy of each summary
                         ) -> SummaryTargets:

@@ -41,9 +41,7 @@ def made(tmp_path_factory, worker_id) -> tuple[Path, Path, dict]:
         clinic, state, printed = root / "clinic", root / "state", root / "init.json"
         if not printed.exists():
             outside_clinic(clinic, seed=21, providers=4, days=49, start="2026-01-05", change=CHANGE)
-            # seed 1: on this clinic the tier-2 calibration converges for seeds 1, 2 and 4 and stops unconverged for 3 and 5 (its data lie in
-            # the prior's tail; reported with issue 10). This test is about the twin kept in step, not about that robustness.
-            out = subprocess.run([str(TWINLAB), "twin", "init", str(clinic), "--until", "2026-01-25", "--state", str(state), "--seed", "1",
+            out = subprocess.run([str(TWINLAB), "twin", "init", str(clinic), "--until", "2026-01-25", "--state", str(state), "--seed", "3",
                                   "--tier", "2", "--json"], capture_output=True, text=True, check=True)
             printed.write_text(out.stdout)
     return clinic, state, json.loads(printed.read_text())

@@ -20,10 +20,10 @@ from .posterior import ess
 from .summaries import SummaryTargets
 
 # %% auto #0
-__all__ = ['RIDGE_ALPHAS', 'MEAN_OF', 'LinkedPrior', 'Projection', 'fit_projection', 'regression_adjust', 'weighted_moments',
-           'ABCProblem', 'pilot', 'screen', 'Population', 'PopulationSampler', 'SMCABC', 'kernel_covariance',
-           'importance_weights', 'TemperedSMC', 'moves_needed', 'tempering_step', 'systematic_resample', 'StoppingRule',
-           'run_abc', 'smc_sampler', 'tempered_sampler']
+__all__ = ['RIDGE_ALPHAS', 'MEAN_OF', 'LinkedPrior', 'Projection', 'fit_projection', 'regression_adjust', 'intercept_error',
+           'weighted_moments', 'ABCProblem', 'pilot', 'screen', 'Population', 'PopulationSampler', 'SMCABC',
+           'kernel_covariance', 'importance_weights', 'TemperedSMC', 'moves_needed', 'tempering_step',
+           'systematic_resample', 'StoppingRule', 'run_abc', 'smc_sampler', 'tempered_sampler']
 
 # %% ../nbs/07c_abc.ipynb #dd64e962
 class LinkedPrior:
@@ -90,13 +90,23 @@ def regression_adjust(space: ParamSpace, # the parameter space
                       w: np.ndarray, # (n,) their importance weights
                       u: np.ndarray, # (n, summaries) their summaries minus the observed ones
                       distance: np.ndarray, # (n,) their distances
-                     ) -> np.ndarray:
-    "Local-linear regression adjustment (Beaumont 2002) of ABC draws on the link scale, weighted by importance x Epanechnikov kernel"
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Local-linear regression adjustment (Beaumont 2002) of ABC draws on the link scale, weighted by importance x Epanechnikov
+    kernel: the adjusted draws, and the Monte Carlo sd of each parameter's adjusted mean (link scale)"""
     t = link(space, names, x)
     k = w * np.clip(1 - (distance / distance.max()) ** 2, 0, None)
-    fit = sm.WLS(t, sm.add_constant(u, has_constant="add"), weights=k).fit()
-    coef = np.asarray(fit.params).reshape(u.shape[1] + 1, t.shape[1])[1:]   # statsmodels returns 1-d params for one parameter
-    return unlink(space, names, t - u @ coef)
+    X = sm.add_constant(u, has_constant="add")
+    params = np.asarray(sm.WLS(t, X, weights=k).fit().params).reshape(u.shape[1] + 1, t.shape[1])   # statsmodels returns 1-d params for one parameter
+    return unlink(space, names, t - u @ params[1:]), intercept_error(X, t - X @ params, k)
+
+def intercept_error(X: np.ndarray, # (n, 1 + summaries) the adjustment's design, intercept first
+                    resid: np.ndarray, # (n, parameters) its residuals
+                    k: np.ndarray, # (n,) its weights
+                   ) -> np.ndarray:
+    """(parameters,) sd of the intercept (the adjusted mean at the observed summaries): the weighted residual variance times the
+    intercept's element of (X' K X)^-1, K the normalised weights, over their effective number"""
+    kn = k / k.sum()
+    return np.sqrt((kn[:, None] * resid ** 2).sum(0) * np.linalg.pinv(X.T @ (X * kn[:, None]))[0, 0] / ess(kn))
 
 # %% ../nbs/07c_abc.ipynb #53bef367
 def weighted_moments(x: np.ndarray, # (n, d) values
@@ -359,12 +369,14 @@ def systematic_resample(w: np.ndarray, # (M,) normalised weights
     return np.minimum(np.searchsorted(np.cumsum(w), (rng.random() + np.arange(n)) / n), len(w) - 1)
 
 # %% ../nbs/07c_abc.ipynb #218ed8ba
-def _round_info(pop: Population, particles: int, mean: np.ndarray, sd: np.ndarray, previous) -> dict:
+def _round_info(pop: Population, particles: int, mean: np.ndarray, sd: np.ndarray, error: np.ndarray | None, previous) -> dict:
     if pop.temperature is None: info = {"threshold": pop.threshold, "simulations": pop.simulations, "acceptance": particles / pop.simulations, "ess": ess(pop.weights)}
     else: info = {"temperature": pop.temperature, "simulations": pop.simulations, "acceptance": pop.acceptance, "ess": pop.ess}
     if previous is not None:
         info["mean_shift"] = float(np.max(np.abs(mean - previous[0]) / np.where(sd > 0, sd, 1)))
         info["sd_ratio"] = float(np.min(np.where(previous[1] > 0, sd / previous[1], 1)))
+        if error is not None and previous[2] is not None:   # the regression adjustment's own Monte Carlo error of the change
+            info["mc_shift"] = float(np.max(np.sqrt(error ** 2 + previous[2] ** 2) / np.where(sd > 0, sd, 1)))
     return info
 
 @dataclass(frozen=True)
@@ -389,7 +401,8 @@ class StoppingRule:
         "Why the last round counts as converged, or None"
         if len(rounds) < 2 or any(i.get("temperature", 1.0) < 1 for i in rounds[-2:]): return None   # a tempered engine must have reached the posterior itself
         z = st.norm.ppf(1 - 0.025 / parameters)   # the largest of `parameters` changes stays below z standard errors with 95% probability (Bonferroni)
-        info, noise = rounds[-1], z * np.sqrt(1 / rounds[-1]["ess"] + 1 / rounds[-2]["ess"])   # Monte Carlo error of a change of mean, in sds
+        info = rounds[-1]   # Monte Carlo error of a change of mean, in sds: of the weights' ESS, or of the adjustment if larger
+        noise = z * max(np.sqrt(1 / info["ess"] + 1 / rounds[-2]["ess"]), info.get("mc_shift", 0.0))
         if info["mean_shift"] < self.tolerance + noise and info["sd_ratio"] > 1 - self.tolerance:
             return (f"round {len(rounds) - 1} moved no mean by more than {self.tolerance} sd (+ {noise:.2f} sd of Monte Carlo error) "
                     f"and shrank no sd by more than {self.tolerance:.0%}")
@@ -429,12 +442,13 @@ def run_abc(problem: ABCProblem, # the problem, with its projection
             why = f"reached max_simulations = {rule.max_simulations} ({spent} simulations) before round {len(rounds)} had {particles} draws"
             return _final(problem, pop, x), rounds, False, why
         pop = new
-        x = unlink(problem.space, names, pop.theta)
-        if pop.temperature is None: x = regression_adjust(problem.space, names, x, pop.weights, problem.distance_units(pop.outputs[:, :K]), pop.distance)
+        x, error = unlink(problem.space, names, pop.theta), None
+        if pop.temperature is None:
+            x, error = regression_adjust(problem.space, names, x, pop.weights, problem.distance_units(pop.outputs[:, :K]), pop.distance)
         mean, sd = weighted_moments(link(problem.space, names, x), pop.weights)
-        rounds.append(_round_info(pop, particles, mean, sd, previous))
+        rounds.append(_round_info(pop, particles, mean, sd, error, previous))
         if on_round: on_round(rounds[-1])
-        previous = (mean, sd)
+        previous = (mean, sd, error)
         if (settled := rule.settled(rounds, len(names))): return _final(problem, pop, x), rounds, True, settled
         if (why := rule.stopped(rounds)): return _final(problem, pop, x), rounds, False, why
 

@@ -114,6 +114,7 @@ _ROUND_VARIABLES = {"threshold": ("1", "ABC distance threshold (projected summar
                     "acceptance": ("1", "share of the round's runs accepted (tempered engine: of its Metropolis-Hastings proposals; round 0: the effective share of its prior sample)"),
                     "ess": ("draws", "effective sample size of the round's importance weights"),
                     "mean_shift": ("sd", "largest change of a parameter's adjusted mean since the previous round, in posterior sds"),
+                    "mc_shift": ("sd", "largest Monte Carlo sd of that change from the regression adjustment (its intercept's error), in posterior sds"),
                     "sd_ratio": ("1", "smallest ratio of a parameter's adjusted sd to that of the previous round")}
 
 def _diagnostics(rounds: list, converged: bool, why: str, weights: np.ndarray) -> xr.Dataset:

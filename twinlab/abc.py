@@ -21,9 +21,9 @@ from .summaries import SummaryTargets
 
 # %% auto #0
 __all__ = ['RIDGE_ALPHAS', 'MEAN_OF', 'LinkedPrior', 'Projection', 'fit_projection', 'regression_adjust', 'intercept_error',
-           'weighted_moments', 'ABCProblem', 'pilot', 'screen', 'Population', 'PopulationSampler', 'SMCABC',
-           'kernel_covariance', 'importance_weights', 'TemperedSMC', 'moves_needed', 'tempering_step',
-           'systematic_resample', 'StoppingRule', 'run_abc', 'smc_sampler', 'tempered_sampler']
+           'weighted_moments', 'ABCProblem', 'pilot', 'screen', 'Population', 'PopulationSampler',
+           'simulate_in_batches', 'SMCABC', 'kernel_covariance', 'importance_weights', 'TemperedSMC', 'moves_needed',
+           'tempering_step', 'systematic_resample', 'StoppingRule', 'run_abc', 'smc_sampler', 'tempered_sampler']
 
 # %% ../nbs/07c_abc.ipynb #dd64e962
 class LinkedPrior:
@@ -220,6 +220,14 @@ class PopulationSampler(Protocol):
     def next(self, previous: Population, n: int, budget: int, rng: np.random.Generator) -> Population | None: ...
 
 # %% ../nbs/07c_abc.ipynb #9dd415b5
+def simulate_in_batches(simulate: Callable, # simulate(t: (D, d), seed: int) -> (D, m) outputs
+                        t: np.ndarray, # (n, d) parameter values
+                        batch: int, # simulations per call
+                        rng: np.random.Generator, # stream of each call's seed
+                       ) -> np.ndarray:
+    "(n, m) outputs of `t`, one call and one seed per batch"
+    return np.concatenate([simulate(t[i:i + batch], int(rng.integers(2 ** 62))) for i in range(0, len(t), batch)])
+
 @dataclass(frozen=True)
 class SMCABC:
     "Population Monte Carlo ABC (Beaumont et al. 2009) over whole batches of simulations"
@@ -232,8 +240,7 @@ class SMCABC:
 
     def _run(self, t: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         "Outputs and distances of `t`, simulated in batches"
-        outs = [self.simulate(t[i:i + self.batch], int(rng.integers(2 ** 62))) for i in range(0, len(t), self.batch)]
-        out = np.concatenate(outs)
+        out = simulate_in_batches(self.simulate, t, self.batch, rng)
         return out, self.distance(out)
 
     def first(self, n: int, # particles
@@ -300,7 +307,7 @@ class TemperedSMC:
 
     def _run(self, t: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         "Outputs and log-likelihoods of `t`, simulated in batches"
-        out = np.concatenate([self.simulate(t[i:i + self.batch], int(rng.integers(2 ** 62))) for i in range(0, len(t), self.batch)])
+        out = simulate_in_batches(self.simulate, t, self.batch, rng)
         return out, self.loglik(out)
 
     def _log_prior(self, t: np.ndarray) -> np.ndarray:
@@ -345,7 +352,9 @@ def moves_needed(acceptance: float, # share of Metropolis-Hastings proposals acc
 
 def _tempered_weights(loglik: np.ndarray, exponent: float) -> np.ndarray:
     "Normalised likelihood^exponent; 0 where the likelihood is 0 (an undefined summary)"
-    log_w = np.where(np.isfinite(loglik), exponent * np.where(np.isfinite(loglik), loglik, 0), -np.inf)
+    finite = np.isfinite(loglik)
+    log_w = np.full(len(loglik), -np.inf)
+    log_w[finite] = exponent * loglik[finite]
     if not np.isfinite(log_w).any(): return np.full(len(log_w), 1 / len(log_w))
     w = np.exp(log_w - log_w.max())
     return w / w.sum()

@@ -198,6 +198,10 @@ def _day_sd(fit) -> float:
     "The between-day sd of a `day_mixed_model` fit"
     return float(np.sqrt(np.asarray(fit.cov_re)[0, 0]))
 
+def _provider_days(provider: pd.Series, times: pd.Series) -> np.ndarray:
+    "Each row's provider-day: the provider id and the local date of `times`"
+    return (provider.astype(str) + " " + times.dt.strftime("%Y-%m-%d")).to_numpy()
+
 def handling_model(inbox: pd.DataFrame, # the inbox table (as loaded)
                    n: int, rng: np.random.Generator, # posterior draws and their stream
                   ) -> SubModel:
@@ -207,7 +211,7 @@ def handling_model(inbox: pd.DataFrame, # the inbox table (as loaded)
     types = [t for t in MESSAGE_TYPES if (mine["message_type"] == t).any()]
     by_provider = pd.get_dummies(pd.Categorical(mine["provider_id"])).to_numpy(float)[:, 1:]
     X = np.column_stack([(mine["message_type"] == t).to_numpy(float) for t in types] + [by_provider - by_provider.mean(0)])
-    day = (mine["provider_id"].astype(str) + " " + mine["received_at"].dt.strftime("%Y-%m-%d")).to_numpy()
+    day = _provider_days(mine["provider_id"], mine["received_at"])
     beta, sigma, fit = day_mixed_model(np.log(mine["active_seconds"].to_numpy(float) / 60), X, day, len(types), n, rng, "inbox: minutes per message")
     return SubModel("log-normal (linear mixed model of log minutes): active minutes per message ~ type + provider (centred) + provider-day intercept",
                     "inbox", {**{f"msg_minutes_{t}": np.exp(beta[:, i]) for i, t in enumerate(types)}, "msg_minutes_sigma": sigma}, fit,
@@ -245,7 +249,7 @@ def note_shape(data: ClinicData, # clinic data whose audit log's note events nam
     visits = appts[appts["status"] == "completed"].set_index("appointment_id").reindex(minutes.index)
     keep = visits["provider_id"].notna().to_numpy() & (minutes > 0).to_numpy()
     visits = visits[keep]
-    day = (visits["provider_id"].astype(str) + " " + visits["scheduled_start"].dt.strftime("%Y-%m-%d")).to_numpy()
+    day = _provider_days(visits["provider_id"], visits["scheduled_start"])
     X = pd.get_dummies(visits["provider_id"].to_numpy()).to_numpy(float)
     _, sigma, fit = day_mixed_model(np.log(minutes[keep].to_numpy()), X, day, X.shape[1], n, rng, "audit log: note minutes per visit")
     return sigma, fit

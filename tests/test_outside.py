@@ -64,3 +64,16 @@ def test_capped_rule_reads_high_by_the_idle_pauses(clinic):
     assert ((per_pause > 5 - 70 / 60) & (per_pause <= 5)).all(), per_pause.to_dict()
     # seeded regression (seed 10, 6 providers, 28 days): the capped rule reads 54.8% high overall
     assert abs(capped["ehr_minutes"].sum() / worked["ehr_minutes"].sum() - 1 - 0.548) < 0.005
+
+
+def test_message_minutes_fit_where_the_messages_have_no_day_pace(tmp_path):
+    """The generator's messages have no day pace, so the provider-day variance of the message-minutes mixed model sits at 0.
+    There statsmodels' first optimiser (BFGS) stopped unconverged on this clinic (seed 7105), which stopped its calibration;
+    the fit falls back to derivative-free searches (nbs/07a_submodels) and recovers the generator's shape, 0.5"""
+    from twinlab.submodels import handling_model
+    outside_clinic(tmp_path / "harbor", seed=7105, providers=6, days=56)
+    inbox = load_clinic(tmp_path / "harbor").tables["inbox"]
+    fit = handling_model(inbox, 4000, np.random.default_rng(1))
+    assert fit.fit.converged and fit.extra["day_sd"] < 0.05   # the day sd estimated near its true 0
+    sigma = fit.draws["msg_minutes_sigma"]
+    assert np.quantile(sigma, 0.005) < 0.5 < np.quantile(sigma, 0.995), (sigma.mean(), sigma.std())   # lognormal(0, 0.5) seconds

@@ -1,5 +1,6 @@
 """Recovery of known truths by `twinlab.calibrate.calibrate`: a fast check that runs in CI, and the slow validation
-over 20 virtual clinics with truths drawn from the prior (bench/validate_recovery.py; `pytest -m slow`)."""
+over 20 virtual clinics with truths drawn from the prior, and over 20 clinics of the outside generator
+(bench/validate_recovery.py; `pytest -m slow`)."""
 import pandas as pd
 import pytest
 
@@ -28,4 +29,11 @@ def test_recovers_the_truth_of_a_small_virtual_clinic(tmp_path):
 def test_coverage_over_virtual_clinics(tmp_path):
     from bench.validate_recovery import TARGET, main
     result = main(clinics=20, days=56, tier=3, out=tmp_path)
+    assert TARGET[0] <= result["coverage"] <= TARGET[1]
+
+
+@pytest.mark.slow
+def test_coverage_over_outside_clinics(tmp_path):
+    from bench.validate_recovery import TARGET, main
+    result = main(clinics=20, days=56, tier=3, out=tmp_path, generator="outside")
     assert TARGET[0] <= result["coverage"] <= TARGET[1]

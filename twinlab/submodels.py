@@ -185,10 +185,10 @@ def day_mixed_model(y: np.ndarray, # (row,) log minutes
     with the day's mean-1 pace taken out, (n,) draws of the within-day sd, and the fit"""
     with warnings.catch_warnings():   # statsmodels warns of retried optimisers and of a day variance near 0 (an estimate, not a failure)
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = sm.MixedLM(y, X, groups=day).fit(reml=True)
+        fit = sm.MixedLM(y, X, groups=day).fit(reml=True, method=["bfgs", "powell", "nm"])   # the first to converge (see above)
     k = X.shape[1]
     cov = np.asarray(fit.cov_params())[:k, :k]
-    if not (fit.converged and np.isfinite(cov).all() and np.linalg.eigvalsh(cov).min() > 0):   # what the warnings were about, checked
+    if not (fit.converged and np.isfinite(fit.llf) and np.isfinite(cov).all() and np.linalg.eigvalsh(cov).min() > 0):   # what the warnings were about, checked
         raise CalibrationError(f"{what}: the mixed model of log minutes with a provider-day intercept did not converge to a usable fit")
     level = _mvn(fit.fe_params[:k], cov, n, rng)[:, :levels] + _day_sd(fit) ** 2 / 2
     within = len(y) - len(np.unique(day))

@@ -320,7 +320,7 @@ def _stretch_events(stretch: list[list[tuple]], windows: list[tuple] | None, las
     done = np.cumsum([0.0] + [b - a for a, b, *_ in left_out])
     packed = [(w, w + b - a, act, vis) for w, (a, b, act, vis) in zip(done, left_out)]  # the work left out, back to back from 0
     pauses = [(b, a) for (_, b), (a, _) in zip(spans[:-1], spans[1:])]
-    holes = [h for a, b in windows for h in _clip(pauses, a, b)]  # the pauses inside the windows
+    holes = [h for a, b in windows for h in _clip(pauses, a, b) if h[1] - h[0] > 1e-9]  # the pauses inside the windows (not a window edge's rounding)
     at = np.cumsum([0.0] + [b - a for a, b in holes])
     holes = [(a, b, *_label(packed, w, w + b - a, b - a, owed)) for (a, b), w in zip(holes, at)]  # each stands for work left out
     return [e for a, b in windows for e in _run_events(sorted(_clip(pieces, a, b) + _clip(holes, a, b), key=lambda p: p[0]), last, rng, owed)]

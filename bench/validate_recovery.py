@@ -44,6 +44,8 @@ from twinlab.data import load_clinic
 from twinlab.params import default_space
 from twinlab.synth import virtual_clinic
 
+from tests import outside_clinic as outside
+
 TARGET = (0.80, 0.98)
 FAMILY_TARGET = (0.85, 0.95)  # issue 10: every family of parameters, not only the pooled figure
 FAMILIES = {  # parameter family -> the parameters' names (twinlab.params.default_space)
@@ -57,7 +59,7 @@ FAMILIES = {  # parameter family -> the parameters' names (twinlab.params.defaul
     "day to day": ("day_pace_sigma", "after_hours_sigma"),
 }
 RANK_DRAWS = 99  # posterior draws each truth is ranked among (ranks 0..99)
-INTERVAL_DRAWS = 4000  # posterior draws the outside generator's per-provider intervals are read from
+INTERVAL_DRAWS = 4000  # posterior draws (resampled by weight) each interval is read from
 BINS = 10
 SEED0 = 7100
 REDRAW = 10_000  # seed step to the next truth draw of a clinic whose data the loader refused
@@ -73,10 +75,13 @@ def _calibrate(folder: Path, tier: int, seed: int, max_simulations: int):
     return post, time.perf_counter() - t0
 
 
-def _row(i: int, name: str, truth: float, draws: np.ndarray, interval: tuple, method: str, post, seconds: float) -> dict:
-    "One scored quantity: its truth against the posterior's 90% interval and the truth's rank among RANK_DRAWS draws"
-    return {"clinic": i, "parameter": name, "truth": truth, "mean": float(np.mean(draws)), "q05": interval[0], "q95": interval[1],
-            "inside_90": bool(interval[0] <= truth <= interval[1]), "rank": int((draws[:RANK_DRAWS] < truth).sum()), "method": method,
+def _row(i: int, name: str, truth: float, draws: np.ndarray, post, seconds: float) -> dict:
+    """One scored quantity: its truth against the 90% interval of its INTERVAL_DRAWS posterior draws, and the truth's rank
+    among the first RANK_DRAWS of them"""
+    q05, q95 = np.quantile(draws, [0.05, 0.95])
+    method = post.draws[name.split("[")[0]].attrs.get("method", "").split(":")[0].split(" (")[0]
+    return {"clinic": i, "parameter": name, "truth": truth, "mean": float(np.mean(draws)), "q05": q05, "q95": q95,
+            "inside_90": bool(q05 <= truth <= q95), "rank": int((draws[:RANK_DRAWS] < truth).sum()), "method": method,
             "converged": post.converged, "seconds": seconds, "simulations": post.diagnostics.attrs["simulations"]}
 
 
@@ -95,26 +100,23 @@ def recover_synth(i: int, days: int, tier: int, folder: Path, max_simulations: i
         except DataError as e:
             print(f"clinic {i:2d}: the loader refused the data of truth seed {seed} ({str(e).splitlines()[1]}); drawing again", flush=True)
     else: raise RuntimeError(f"clinic {i}: the loader refused the data of 100 truths drawn from the prior")
-    s = post.summary()
     draws = post.sample(INTERVAL_DRAWS, seed=seed)
-    rows = [_row(i, p, truth[p], draws[p].values, (s.loc[p, "q05"], s.loc[p, "q95"]), s.loc[p, "method"].split(":")[0].split(" (")[0], post, seconds)
-            for p in space.names]
+    rows = [_row(i, p, truth[p], draws[p].values, post, seconds) for p in space.names]
     return pd.DataFrame(rows).assign(refused=refused)
 
 
 def outside_truth(truth: dict) -> dict:
     "The outside generator's truth in the twin's terms: {(parameter, provider or None): value} for the quantities it defines"
-    from tests.outside_clinic import DELEGATED, TYPES
-    out = {("no_show_prob", None): 0.1, ("msg_minutes_sigma", None): 0.5}   # no-show 0.1 of booked slots; lognormal(0, 0.5) message seconds
-    out |= {(f"delegation_{k}", None): share for k, share in DELEGATED.items()}
-    out[("note_minutes_sigma", None)] = 0.4   # a note's seconds: 300 x factor x day pace x lognormal(0, 0.4)
-    pace = np.exp(0.2 ** 2 / 2)   # its day pace is lognormal(0, 0.2), median 1; the twin's pace has mean 1
+    out = {("no_show_prob", None): outside.NO_SHOW, ("msg_minutes_sigma", None): outside.MESSAGE_SIGMA, ("note_minutes_sigma", None): outside.NOTE[1]}
+    out |= {(f"delegation_{k}", None): share for k, share in outside.DELEGATED.items()}
+    pace = np.exp(outside.PACE_SIGMA ** 2 / 2)   # its day pace has median 1; the twin's has mean 1
+    mean_minutes = lambda seconds, sigma: seconds / 60 * np.exp(sigma ** 2 / 2)   # of lognormal(0, sigma) times the median seconds
     for pid, p in truth["parameters"].items():
         f = p["documentation_factor"]
-        out[("note_minutes_median", pid)] = 300 / 60 * f * pace
-        out[("chart_review_minutes", pid)] = 120 / 60 * f * pace * np.exp(0.3 ** 2 / 2)   # mean minutes per visit: lognormal(0, 0.3) ...
-        out[("order_minutes", pid)] = 90 / 60 * f * pace * np.exp(0.4 ** 2 / 2)            # ... and lognormal(0, 0.4) around 120 s and 90 s
-        for k, (rate, seconds) in TYPES.items():
+        out[("note_minutes_median", pid)] = outside.NOTE[0] / 60 * f * pace
+        out[("chart_review_minutes", pid)] = mean_minutes(*outside.CHART_REVIEW) * f * pace   # the twin's are mean minutes per visit
+        out[("order_minutes", pid)] = mean_minutes(*outside.ORDER) * f * pace
+        for k, (rate, seconds) in outside.TYPES.items():
             out[(f"msg_rate_{k}", pid)] = rate * p["message_rate_factor"]          # messages per panel patient per year
             out[(f"msg_minutes_{k}", pid)] = seconds * p["message_time_factor"] / 60  # median minutes (the generator's seconds are lognormal, median 1)
     return out
@@ -128,18 +130,16 @@ def _effect_of(name: str) -> str:
 
 def recover_outside(i: int, days: int, tier: int, folder: Path, max_simulations: int) -> pd.DataFrame:
     "Write outside clinic i (tests/outside_clinic.py, 6 providers), calibrate it, and compare the quantities it defines"
-    from tests.outside_clinic import outside_clinic
     seed = SEED0 + i
     out = folder / f"outside{i:02d}"
-    truth = outside_truth(outside_clinic(out, seed=seed, providers=6, days=days))
+    truth = outside_truth(outside.outside_clinic(out, seed=seed, providers=6, days=days))
     post, seconds = _calibrate(out, tier, seed, max_simulations)
     theta = post.sample(INTERVAL_DRAWS, seed=seed)
     rows = []
     for (name, provider), value in truth.items():
         x = theta[name].values
         if provider is not None: x = x * theta[_effect_of(name)].sel(provider=provider).values
-        method = post.draws[name].attrs.get("method", "").split(":")[0].split(" (")[0]
-        rows.append(_row(i, name if provider is None else f"{name}[{provider}]", value, x, tuple(np.quantile(x, [0.05, 0.95])), method, post, seconds))
+        rows.append(_row(i, name if provider is None else f"{name}[{provider}]", value, x, post, seconds))
     return pd.DataFrame(rows).assign(refused=0)
 
 

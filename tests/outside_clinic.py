@@ -25,6 +25,10 @@ SESSIONS = ((8 * 3600 + 1800, 12 * 3600), (13 * 3600, 16 * 3600 + 1800))  # 08:3
 SLOT = 20 * 60
 TYPES = {"patient": (3.0, 150), "result": (3.0, 60), "rx": (2.0, 40), "other": (2.0, 60)}  # messages/patient/year, median seconds
 DELEGATED = {"patient": 0.2, "result": 0.3, "rx": 0.6, "other": 0.5}
+MESSAGE_SIGMA = 0.5  # lognormal shape of a message's seconds
+EMPTY_SLOT, NO_SHOW = 0.1, 0.1  # a slot left unbooked; a booked patient who does not come
+CHART_REVIEW, ORDER, NOTE = (120, 0.3), (90, 0.4), (300, 0.4)  # per visit: median seconds (x documentation factor x pace), lognormal shape
+PACE_SIGMA = 0.2  # lognormal shape of each provider-day's pace (median 1) on chart review, orders and notes
 ROLES = ("MD", "NP", "DO", "PA", "MD", "MD", "NP", "DO")
 FTES = (1.0, 0.8, 1.0, 0.6, 0.8, 1.0, 0.6, 1.0)
 
@@ -54,7 +58,7 @@ def _burst(day: _Day, start: int, pending: list, date, limit: int, rng, p: dict,
     t = max(start, day.t)
     ready = [m for m in pending if (m["date"], m["arrival"]) <= (date, t)][:limit]
     for m in ready:
-        seconds = TYPES[m["type"]][1] * p["message_time_factor"] * rng.lognormal(0, 0.5)
+        seconds = TYPES[m["type"]][1] * p["message_time_factor"] * rng.lognormal(0, MESSAGE_SIGMA)
         t0 = max(t, day.t)
         end = day.work(t0, seconds, "inbox")
         m |= {"completed": (date, end), "active_seconds": end - t0}
@@ -69,21 +73,21 @@ def _session_day(day: _Day, pid: str, date, p: dict, pace: float, rng, pending, 
     if rng.random() < 0.7: _burst(day, 7 * 3600 + 40 * 60 + int(rng.uniform(0, 900)), pending, date, 12, rng, p, done)
     for k, (s0, s1) in enumerate(SESSIONS):
         for slot in range(s0, s1, SLOT):
-            if rng.random() > 0.9: continue
+            if rng.random() > 1 - EMPTY_SLOT: continue
             aid = f"{pid}-{date:%Y%m%d}-{slot // 60:04d}"
-            came = rng.random() > 0.1
+            came = rng.random() > NO_SHOW
             row = {"appointment_id": aid, "provider_id": pid, "patient_id": f"{pid}-{rng.integers(1, p['panel_size']):05d}",
                    "scheduled_start": (date, slot), "slot_minutes": SLOT // 60, "status": "completed" if came else "no_show",
                    "checkin_at": None, "checkout_at": None}
             appts.append(row)
             if not came: continue
-            review = 120 * p["documentation_factor"] * pace * rng.lognormal(0, 0.3)
+            review = CHART_REVIEW[0] * p["documentation_factor"] * pace * rng.lognormal(0, CHART_REVIEW[1])
             day.work(max(day.t, slot - review), review, "chart_review", aid)
             face_end = max(day.t, slot) + int(840 * rng.lognormal(0, 0.35))
             day.t = face_end  # face time: no EHR events
-            end = day.work(face_end, 90 * p["documentation_factor"] * pace * rng.lognormal(0, 0.4), "order", aid)
+            end = day.work(face_end, ORDER[0] * p["documentation_factor"] * pace * rng.lognormal(0, ORDER[1]), "order", aid)
             row |= {"checkin_at": (date, slot - int(rng.uniform(0, 720))), "checkout_at": (date, end)}
-            note = 300 * p["documentation_factor"] * pace * rng.lognormal(0, 0.4)
+            note = NOTE[0] * p["documentation_factor"] * pace * rng.lognormal(0, NOTE[1])
             if rng.random() < 0.5: day.work(end, note, "note", aid)
             else: deferred.append((note, aid))
         if k == 0 and rng.random() < 0.5: _burst(day, max(day.t, 12 * 3600) + int(rng.uniform(300, 1200)), pending, date, 10, rng, p, done)
@@ -92,7 +96,7 @@ def _session_day(day: _Day, pid: str, date, p: dict, pace: float, rng, pending, 
 
 def _provider_day(pid: str, date, p: dict, rng, pending: list, done: list, appts: list) -> _Day:
     "Lay out one provider-day"
-    day, pace = _Day(), float(rng.lognormal(0, 0.2))
+    day, pace = _Day(), float(rng.lognormal(0, PACE_SIGMA))
     if date.weekday() in p["workdays"]:
         deferred = _session_day(day, pid, date, p, pace, rng, pending, done, appts)
         day.t = max(day.t, SESSIONS[-1][1]) + int(rng.uniform(120, 900))
